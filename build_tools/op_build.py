@@ -1,0 +1,147 @@
+"""Compiles and links the op library (used by setup.py and the Makefile).
+
+Each source is compiled with the flags it needs: TensorFlow's flags for the
+files that include TF headers, -mavx2 -mfma only for the AVX2 micro-kernels
+(the library must run on any x86-64), nvcc for the CUDA kernel when
+configure.sh found nvcc. Writes _build_info.json next to the library with
+the TensorFlow version it was built against, checked at load time.
+"""
+import concurrent.futures
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, ".tf_config.mk")
+
+# Sources that include TensorFlow headers.
+TF_SOURCES = [
+    "cc/ops/conv2d_backprop_input_op.cc",
+    "cc/kernels/conv_geometry.cc",
+    "cc/kernels/cpu/cpu_kernel.cc",
+]
+# TensorFlow-free sources, compiled with the baseline ISA.
+PLAIN_SOURCES = [
+    "cc/kernels/cpu/gather_engine.cc",
+    "cc/kernels/cpu/micro_kernel_portable.cc",
+    "cc/kernels/cpu/micro_kernel_select.cc",
+]
+# Sources with ISA-specific flags (x86-64 only).
+X86_SOURCES = {
+    "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma", "-mf16c"],
+}
+# The TF-side GPU registration and the CUDA translation unit (when nvcc).
+GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]
+CUDA_SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc"]
+CUDA_ARCHS = ["75", "80", "86", "89", "90"]
+
+WARNINGS = ["-Wall", "-Wextra"]
+
+
+def read_config():
+    if not os.path.exists(CONFIG) or os.environ.get("TF_CUSTOM_OP_RECONFIGURE"):
+        subprocess.check_call(["bash", os.path.join(ROOT, "configure.sh"), sys.executable])
+    config = {}
+    with open(CONFIG) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            config[key] = value
+    return config
+
+
+def _run(cmd):
+    print(" ".join(shlex.quote(c) for c in cmd), flush=True)
+    subprocess.check_call(cmd, cwd=ROOT)
+
+
+def _extra_cxxflags():
+    return shlex.split(os.environ.get("TF_CUSTOM_OP_CXXFLAGS", ""))
+
+
+def build_library(target, build_dir=None, jobs=None):
+    config = read_config()
+    build_dir = os.path.abspath(build_dir or os.path.join(ROOT, "build", "op"))
+    os.makedirs(build_dir, exist_ok=True)
+    tf_cflags = shlex.split(config["TF_CFLAGS"])
+    tf_lflags = shlex.split(config["TF_LFLAGS"])
+    cxx = os.environ.get("CXX", "g++")
+    base = ["-std=c++17", "-O3", "-fPIC", "-I" + ROOT] + WARNINGS + _extra_cxxflags()
+    # TF's own headers warn a lot: include them as system headers so that our
+    # warning flags apply to our code only.
+    tf_system = [f.replace("-I", "-isystem", 1) if f.startswith("-I") else f for f in tf_cflags]
+
+    nvcc = config.get("NVCC", "")
+    use_cuda = bool(nvcc) and os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") != "1"
+    is_x86 = platform.machine() in ("x86_64", "AMD64")
+
+    jobs_list = []
+    for src in TF_SOURCES:
+        jobs_list.append((src, [cxx] + base + tf_system))
+    for src in PLAIN_SOURCES:
+        jobs_list.append((src, [cxx] + base + tf_system))
+    if is_x86:
+        for src, flags in X86_SOURCES.items():
+            jobs_list.append((src, [cxx] + base + tf_system + flags))
+    if use_cuda:
+        for src in GPU_TF_SOURCES:
+            jobs_list.append((src, [cxx] + base + tf_system + ["-DGOOGLE_CUDA=1"]))
+
+    objects = []
+
+    def compile_one(job):
+        src, cmd = job
+        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
+        _run(cmd + ["-c", os.path.join(ROOT, src), "-o", obj])
+        return obj
+
+    def compile_cuda(src):
+        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
+        gencode = []
+        for arch in CUDA_ARCHS:
+            gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
+        gencode += ["-gencode", f"arch=compute_{CUDA_ARCHS[-1]},code=compute_{CUDA_ARCHS[-1]}"]
+        _run([nvcc, "-std=c++17", "-O3", "-x", "cu", "-Xcompiler", "-fPIC", "-I" + ROOT,
+              "-D_GLIBCXX_USE_CXX11_ABI=1", "--expt-relaxed-constexpr"] + gencode +
+             ["-c", os.path.join(ROOT, src), "-o", obj])
+        return obj
+
+    jobs = jobs or int(os.environ.get("TF_CUSTOM_OP_JOBS", "2"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(compile_one, j) for j in jobs_list]
+        if use_cuda:
+            futures += [pool.submit(compile_cuda, s) for s in CUDA_SOURCES]
+        for f in futures:
+            objects.append(f.result())
+
+    link = [cxx, "-shared", "-o", os.path.abspath(target)] + objects + tf_lflags
+    link += ["-Wl,--no-undefined", "-Wl,-z,defs"]
+    if use_cuda:
+        cuda_home = config.get("CUDA_HOME") or "/usr/local/cuda"
+        libdirs = [os.path.join(cuda_home, d) for d in ("lib64", "lib", "targets/x86_64-linux/lib")]
+        link += ["-L" + d for d in libdirs if os.path.isdir(d)]
+        link += ["-l:libcudart_static.a", "-ldl", "-lrt", "-lpthread"]
+    link += _extra_cxxflags()
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    _run(link)
+
+    info = {
+        "tensorflow_version": config["TF_VERSION"],
+        "cuda": use_cuda,
+        "cuda_archs": CUDA_ARCHS if use_cuda else [],
+        "machine": platform.machine(),
+    }
+    info_path = os.path.join(os.path.dirname(os.path.abspath(target)), "_build_info.json")
+    with open(info_path, "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: nvcc not found'})")
+    return target
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        ROOT, "tf_custom_op", "_conv2d_backprop_input_op.so")
+    build_library(out)

@@ -1,0 +1,88 @@
+// The OpKernel of TfCustomOp>Conv2DBackpropInput, shared by every device:
+// attribute checks, shape validation, allocation and the empty/zero cases.
+// The arithmetic is delegated to BackpropInputLauncher<Device, T>.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CONV2D_BACKPROP_INPUT_KERNEL_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CONV2D_BACKPROP_INPUT_KERNEL_H_
+
+#include <unistd.h>
+
+#include "cc/kernels/conv_geometry.h"
+#include "cc/kernels/conv_params.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/tensor.h"
+
+namespace tf_custom_op {
+
+// Specialised per device (cpu/cpu_launcher.h, gpu/gpu_launcher.h). Called
+// only for validated problems with every dimension > 0.
+template <typename Device, typename T>
+struct BackpropInputLauncher {
+  static void Run(tensorflow::OpKernelContext* ctx, const ConvAttrs& attrs,
+                  const ConvBackpropInputParams& params,
+                  const tensorflow::Tensor& filter,
+                  const tensorflow::Tensor& out_backprop,
+                  tensorflow::Tensor* in_backprop);
+  // Fills `in_backprop` with zeros (empty out_backprop, zero-sized filter).
+  static void SetZero(tensorflow::OpKernelContext* ctx,
+                      tensorflow::Tensor* in_backprop);
+};
+
+// Physical memory of the host: an output larger than this cannot be
+// materialised, and with overcommit a huge allocation could "succeed" and then
+// kill the process when touched. Refuse it up front.
+inline int64_t HostMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return INT64_MAX;
+  return static_cast<int64_t>(pages) * page_size;
+}
+
+template <typename Device, typename T>
+class Conv2DBackpropInputKernel : public tensorflow::OpKernel {
+ public:
+  explicit Conv2DBackpropInputKernel(tensorflow::OpKernelConstruction* ctx)
+      : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ParseConvAttrs(ctx, &attrs_));
+    bool use_cudnn = true;  // Accepted for compatibility; not used.
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("use_cudnn_on_gpu", &use_cudnn));
+  }
+
+  void Compute(tensorflow::OpKernelContext* ctx) override {
+    const tensorflow::Tensor& input_sizes = ctx->input(0);
+    const tensorflow::Tensor& filter = ctx->input(1);
+    const tensorflow::Tensor& out_backprop = ctx->input(2);
+
+    tensorflow::TensorShape dx_shape;
+    ConvBackpropInputParams params;
+    OP_REQUIRES_OK(ctx, ComputeBackpropInputGeometry(
+                            attrs_, input_sizes, filter.shape(),
+                            out_backprop.shape(), &dx_shape, &params));
+
+    const int64_t bytes = dx_shape.num_elements() * sizeof(T);
+    OP_REQUIRES(
+        ctx,
+        bytes / static_cast<int64_t>(sizeof(T)) == dx_shape.num_elements() &&
+            bytes <= HostMemoryBytes(),
+        absl::ResourceExhaustedError(absl::StrCat(
+            "OOM when allocating tensor with shape ", dx_shape.DebugString(),
+            ": the output of Conv2DBackpropInput would need ", bytes,
+            " bytes, more than this machine's memory")));
+
+    tensorflow::Tensor* dx = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, dx_shape, &dx));
+    if (dx_shape.num_elements() == 0) return;
+    if (out_backprop.NumElements() == 0 || filter.NumElements() == 0) {
+      BackpropInputLauncher<Device, T>::SetZero(ctx, dx);
+      return;
+    }
+    BackpropInputLauncher<Device, T>::Run(ctx, attrs_, params, filter,
+                                          out_backprop, dx);
+  }
+
+ private:
+  ConvAttrs attrs_;
+};
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CONV2D_BACKPROP_INPUT_KERNEL_H_

@@ -1,0 +1,34 @@
+// Plain-old-data description of one conv2d_backprop_input call.
+//
+// Shared by the CPU engine, the CUDA launcher and the TensorFlow kernel, so it
+// includes nothing but <cstdint>: the CUDA translation unit must compile with
+// any nvcc without TensorFlow headers.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CONV_PARAMS_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CONV_PARAMS_H_
+
+#include <cstdint>
+
+namespace tf_custom_op {
+
+// All sizes are in NHWC terms whatever the caller's data_format: the kernels
+// work on NHWC and the TF side transposes around them.
+//   dy (out_backprop): [batch, out_rows, out_cols, out_depth]
+//   w  (filter, HWIO): [filter_rows, filter_cols, filter_depth, out_depth]
+//   dx (result):       [batch, in_rows, in_cols, in_depth]
+// in_depth = groups * filter_depth, out_depth = groups * out_depth_per_group.
+struct ConvBackpropInputParams {
+  int64_t batch;
+  int64_t in_rows, in_cols, in_depth;
+  int64_t out_rows, out_cols, out_depth;
+  int64_t filter_rows, filter_cols;
+  int64_t filter_depth;          // input channels per group (C_g)
+  int64_t groups;                // in_depth / filter_depth
+  int64_t out_depth_per_group;   // out_depth / groups (K_g)
+  int64_t stride_rows, stride_cols;
+  int64_t dilation_rows, dilation_cols;
+  int64_t pad_top, pad_bottom, pad_left, pad_right;
+};
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CONV_PARAMS_H_

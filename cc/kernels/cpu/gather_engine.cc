@@ -1,0 +1,169 @@
+#include "cc/kernels/cpu/gather_engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tf_custom_op {
+
+template <typename Acc>
+GatherEngine<Acc>::GatherEngine(const ConvBackpropInputParams& params,
+                                const MicroKernel<Acc>& kernel)
+    : params_(params),
+      kernel_(kernel),
+      row_plan_(MakeAxisPlan(params.in_rows, params.filter_rows,
+                             params.stride_rows, params.dilation_rows,
+                             params.pad_top)),
+      col_plan_(MakeAxisPlan(params.in_cols, params.filter_cols,
+                             params.stride_cols, params.dilation_cols,
+                             params.pad_left)),
+      zero_row_(static_cast<size_t>(params.out_depth_per_group), Acc(0)) {
+  const int64_t nr = kernel_.nr;
+  channel_blocks_ = (params_.filter_depth + nr - 1) / nr;
+  const int64_t panel_unit = channel_blocks_ * params_.out_depth_per_group * nr;
+  int64_t offset = 0;
+  for (const AxisPhase& rp : row_plan_.phases) {
+    for (const AxisPhase& cp : col_plan_.phases) {
+      panel_offsets_.push_back(offset);
+      offset += rp.num_taps * cp.num_taps * panel_unit;
+    }
+  }
+  group_stride_ = offset;
+}
+
+template <typename Acc>
+void GatherEngine<Acc>::PackFilter(const Acc* filter_hwio) {
+  const int64_t nr = kernel_.nr;
+  const int64_t cg = params_.filter_depth;
+  const int64_t kg = params_.out_depth_per_group;
+  const int64_t k_total = params_.out_depth;
+  const int64_t s_total = params_.filter_cols;
+  packed_.assign(static_cast<size_t>(group_stride_ * params_.groups), Acc(0));
+  for (int64_t g = 0; g < params_.groups; ++g) {
+    for (size_t a = 0; a < row_plan_.phases.size(); ++a) {
+      const AxisPhase& rp = row_plan_.phases[a];
+      for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
+        const AxisPhase& cp = col_plan_.phases[b];
+        const int64_t taps = rp.num_taps * cp.num_taps;
+        Acc* panel = packed_.data() + g * group_stride_ + PanelOffset(a, b);
+        for (int64_t cb = 0; cb < channel_blocks_; ++cb) {
+          Acc* block = panel + cb * taps * kg * nr;
+          for (int64_t rt = 0; rt < rp.num_taps; ++rt) {
+            const int64_t r = row_plan_.taps[rp.first_tap_slot + rt].tap;
+            for (int64_t ct = 0; ct < cp.num_taps; ++ct) {
+              const int64_t s = col_plan_.taps[cp.first_tap_slot + ct].tap;
+              Acc* dst = block + (rt * cp.num_taps + ct) * kg * nr;
+              const int64_t c_end = std::min(nr, cg - cb * nr);
+              for (int64_t k = 0; k < kg; ++k) {
+                for (int64_t l = 0; l < c_end; ++l) {
+                  const int64_t c = cb * nr + l;
+                  dst[k * nr + l] =
+                      filter_hwio[((r * s_total + s) * cg + c) * k_total +
+                                  g * kg + k];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Acc>
+double GatherEngine<Acc>::MacsPerRowUnit() const {
+  const double taps_per_pixel =
+      static_cast<double>(params_.filter_rows) * params_.filter_cols /
+      (static_cast<double>(std::min(params_.stride_rows, params_.in_rows)) *
+       std::min(params_.stride_cols, params_.in_cols));
+  return params_.in_cols * taps_per_pixel * params_.in_depth *
+         params_.out_depth_per_group;
+}
+
+template <typename Acc>
+void GatherEngine<Acc>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
+  const int64_t c = params_.in_depth;
+  const int64_t sw = params_.stride_cols;
+  for (int64_t x = col_phase; x < params_.in_cols; x += sw) {
+    std::memset(static_cast<void*>(dx_row + x * c), 0, c * sizeof(Acc));
+  }
+}
+
+template <typename Acc>
+void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
+                                    int64_t end) const {
+  const int mr = kernel_.mr;
+  const int64_t nr = kernel_.nr;
+  const int64_t H = params_.in_rows, W = params_.in_cols, C = params_.in_depth;
+  const int64_t P = params_.out_rows, Q = params_.out_cols,
+                K = params_.out_depth;
+  const int64_t cg = params_.filter_depth, kg = params_.out_depth_per_group;
+  const int64_t sh = params_.stride_rows, sw = params_.stride_cols;
+
+  size_t max_taps = 0;
+  for (const AxisPhase& rp : row_plan_.phases) {
+    for (const AxisPhase& cp : col_plan_.phases) {
+      max_taps = std::max<size_t>(max_taps, rp.num_taps * cp.num_taps);
+    }
+  }
+  std::vector<const Acc*> rows(std::max<size_t>(max_taps, 1) * mr);
+
+  for (int64_t unit = begin; unit < end; ++unit) {
+    const int64_t n = unit / H, h = unit % H;
+    const int64_t a = h % sh, i = h / sh;
+    const AxisPhase& rp = row_plan_.phases[a];
+    int64_t rt_begin, rt_end;
+    row_plan_.ValidTapRange(rp, i, P, &rt_begin, &rt_end);
+    Acc* dx_row = dx + (n * H + h) * W * C;
+
+    for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
+      const AxisPhase& cp = col_plan_.phases[b];
+      const int64_t ct_count = cp.num_taps;
+      if (rt_begin == rt_end || ct_count == 0) {
+        ZeroPhaseColumns(dx_row, static_cast<int64_t>(b));
+        continue;
+      }
+      const int64_t taps = (rt_end - rt_begin) * ct_count;
+      const AxisTap* row_taps = row_plan_.taps.data() + rp.first_tap_slot;
+      const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
+      const int64_t panel_taps = rp.num_taps * ct_count;
+
+      for (int64_t g = 0; g < params_.groups; ++g) {
+        const Acc* dy_image = dy + n * P * Q * K + g * kg;
+        const Acc* panel = packed_.data() + g * group_stride_ + PanelOffset(a, b);
+        for (int64_t cb = 0; cb < channel_blocks_; ++cb) {
+          const Acc* weights =
+              panel + (cb * panel_taps + rt_begin * ct_count) * kg * nr;
+          const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
+          for (int64_t j0 = 0; j0 < cp.count; j0 += mr) {
+            const int m_valid =
+                static_cast<int>(std::min<int64_t>(mr, cp.count - j0));
+            // Indirection: one dy row pointer per (tap, pixel).
+            const Acc** slot = rows.data();
+            for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
+              const Acc* dy_row = dy_image + (i + row_taps[rt].offset) * Q * K;
+              for (int64_t ct = 0; ct < ct_count; ++ct) {
+                const int64_t q0 = j0 + col_taps[ct].offset;
+                for (int m = 0; m < mr; ++m, ++slot) {
+                  const int64_t q = q0 + m;
+                  *slot = (m < m_valid && q >= 0 && q < Q)
+                              ? dy_row + q * K
+                              : zero_row_.data();
+                }
+              }
+            }
+            Acc* out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C +
+                       g * cg + cb * nr;
+            kernel_.fn(taps, kg, rows.data(), weights, out, sw * C, m_valid,
+                       n_valid);
+          }
+        }
+      }
+    }
+  }
+}
+
+template class GatherEngine<float>;
+template class GatherEngine<double>;
+template class GatherEngine<int32_t>;
+
+}  // namespace tf_custom_op

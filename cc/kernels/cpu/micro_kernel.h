@@ -1,0 +1,50 @@
+// Register-tiled micro-kernels of the CPU engine.
+//
+// A micro-kernel computes an MR x NR tile of dx (MR pixels of one phase row,
+// NR channels of one group) as a sum over taps x out_depth_per_group:
+//   out[m][n] = sum_t sum_k rows[t * MR + m][k] * packed[(t * depth + k) * NR + n]
+// `rows` is the per-tile indirection table (a pointer per tap and pixel, to
+// the dy row it reads or to a shared zero row), `packed` the filter panel of
+// the tile's channel block. Each tile is stored once: no read-modify-write of
+// dx, so results do not depend on how the work is split between threads.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_MICRO_KERNEL_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CPU_MICRO_KERNEL_H_
+
+#include <cstdint>
+
+namespace tf_custom_op {
+
+template <typename Acc>
+using MicroKernelFn = void (*)(int64_t taps, int64_t depth,
+                               const Acc* const* rows, const Acc* packed,
+                               Acc* out, int64_t out_pixel_stride,
+                               int m_valid, int n_valid);
+
+template <typename Acc>
+struct MicroKernel {
+  int mr;  // pixels per tile
+  int nr;  // channels per tile (the packing width)
+  MicroKernelFn<Acc> fn;
+  const char* name;
+};
+
+// The fastest kernel this CPU supports, chosen once at first use from the
+// CPU's features. Defined in micro_kernel_select.cc.
+const MicroKernel<float>& SelectFloatKernel();
+const MicroKernel<double>& SelectDoubleKernel();
+const MicroKernel<int32_t>& SelectInt32Kernel();
+
+// Portable kernels (micro_kernel_portable.cc), always available.
+extern const MicroKernel<float> kPortableFloatKernel;
+extern const MicroKernel<double> kPortableDoubleKernel;
+extern const MicroKernel<int32_t> kPortableInt32Kernel;
+
+#if defined(__x86_64__) || defined(_M_X64)
+// AVX2 + FMA kernels (micro_kernel_avx2.cc, compiled with -mavx2 -mfma).
+extern const MicroKernel<float> kAvx2FloatKernel;
+extern const MicroKernel<double> kAvx2DoubleKernel;
+#endif
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_MICRO_KERNEL_H_

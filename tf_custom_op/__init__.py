@@ -1,0 +1,23 @@
+"""tf_custom_op: `conv2d_backprop_input` as a TensorFlow custom op with its own
+CPU and CUDA kernels, a drop-in for `tf.compat.v1.nn.conv2d_backprop_input`.
+
+    import tf_custom_op
+    dx = tf_custom_op.conv2d_backprop_input(x_shape, w, dy, [1, 2, 2, 1], "SAME")
+
+The op library is loaded on first use (see `_loader`).
+"""
+from tf_custom_op import _gradients  # noqa: F401  (registers the gradient)
+from tf_custom_op._loader import OP_NAME, OpLibraryError, build_info, library_path, op_module
+from tf_custom_op.ops import conv2d_backprop_input, convert_padding
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OP_NAME",
+    "OpLibraryError",
+    "build_info",
+    "conv2d_backprop_input",
+    "convert_padding",
+    "library_path",
+    "op_module",
+]
