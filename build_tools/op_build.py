@@ -74,7 +74,8 @@ def build_library(target, build_dir=None, jobs=None):
     tf_system = [f.replace("-I", "-isystem", 1) if f.startswith("-I") else f for f in tf_cflags]
 
     nvcc = config.get("NVCC", "")
-    use_cuda = bool(nvcc) and os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") != "1"
+    use_cuda = (bool(nvcc) and os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") != "1"
+                and all(os.path.exists(os.path.join(ROOT, s)) for s in GPU_TF_SOURCES + CUDA_SOURCES))
     is_x86 = platform.machine() in ("x86_64", "AMD64")
 
     jobs_list = []

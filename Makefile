@@ -1,0 +1,45 @@
+# Everything starts from a bare machine: `make run` (the main job) and
+# `make test` create the virtual environment, install TensorFlow and the test
+# tools, configure, build the op library, then run.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TF_PACKAGE ?= tensorflow-cpu==2.21.0
+LIB := tf_custom_op/_conv2d_backprop_input_op.so
+SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py
+PYTEST_ARGS ?=
+
+.PHONY: all venv configure build run test bench clean
+
+all: build
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TF_PACKAGE)" -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+.tf_config.mk: $(VENV)/.installed configure.sh
+	./configure.sh $(PY)
+
+configure: .tf_config.mk
+
+$(LIB): .tf_config.mk $(SOURCES)
+	$(PY) build_tools/op_build.py $(LIB)
+
+build: $(LIB)
+
+# The main job: checks the op against TF's built-in op and benchmarks it.
+run: build
+	$(PY) -m tf_custom_op
+
+test: build
+	$(PY) -m pytest -q -rs $(PYTEST_ARGS) tests
+
+bench: build
+	$(PY) -m tf_custom_op.benchmark
+
+clean:
+	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
