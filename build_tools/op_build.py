@@ -142,7 +142,16 @@ def build_library(target, build_dir=None, jobs=None):
     return target
 
 
+def main(argv=None):
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("output", nargs="?",
+                        default=os.path.join(ROOT, "tf_custom_op", "_conv2d_backprop_input_op.so"))
+    parser.add_argument("--build-dir", default=None,
+                        help="object directory (default: build/op; give each variant its own)")
+    args = parser.parse_args(argv)
+    build_library(args.output, build_dir=args.build_dir)
+
+
 if __name__ == "__main__":
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        ROOT, "tf_custom_op", "_conv2d_backprop_input_op.so")
-    build_library(out)
+    main()
