@@ -1,0 +1,90 @@
+"""Randomised (seeded, deterministic) sweep over the configuration space:
+batch 0-3, spatial 1-12, channels 1-9, kernel 1-5, stride 1-3, dilation 1-3,
+SAME / VALID / explicit (asymmetric) padding, NHWC and NCHW, groups, the
+2-value input_sizes form and all five dtypes.
+
+Every case is checked against the float64 NumPy reference and, where TF's CPU
+kernel accepts the configuration, against TF's built-in op too.
+"""
+import json
+
+import pytest
+
+from helpers import check_case, random_cases, run_python
+
+SWEEP = random_cases(480, seed=20240521)
+
+
+@pytest.mark.parametrize("case", SWEEP, ids=str)
+def test_sweep(case):
+    check_case(case)
+
+
+def test_sweep_covers_the_space():
+    """The generated list really spans what the sweep claims to cover."""
+    def seen(attr):
+        return {attr(c) for c in SWEEP}
+
+    assert seen(lambda c: c.batch) == {0, 1, 2, 3}
+    assert seen(lambda c: c.dtype) == {"float16", "bfloat16", "float32", "float64", "int32"}
+    assert seen(lambda c: c.data_format) == {"NHWC", "NCHW"}
+    assert seen(lambda c: c.mode()) == {"SAME", "VALID", "EXPLICIT"}
+    assert seen(lambda c: c.k_h) == {1, 2, 3, 4, 5}
+    assert seen(lambda c: c.stride[0]) == {1, 2, 3}
+    assert seen(lambda c: c.dilation[1]) == {1, 2, 3}
+    assert seen(lambda c: c.groups) >= {1, 2, 3}
+    assert seen(lambda c: c.in_h) == set(range(1, 13))
+    assert seen(lambda c: c.out_depth) == set(range(1, 10))
+    assert seen(lambda c: c.in_depth) == set(range(1, 10))
+    assert any(c.two_value_sizes for c in SWEEP)
+    assert any(0 in c.out_hw() for c in SWEEP), "no empty out_backprop case"
+    assert any(not isinstance(c.padding, str) and
+               (c.padding[0][0] != c.padding[0][1] or c.padding[1][0] != c.padding[1][1])
+               for c in SWEEP), "no asymmetric explicit padding"
+    # Each combination of (format, dilated, grouped) appears at least once.
+    combos = {(c.data_format, c.dilation != (1, 1), c.groups > 1) for c in SWEEP}
+    assert len(combos) == 8, combos
+
+
+# The micro-kernel choice is cached per process: the portable kernels get
+# their own interpreter. Every float32 / float64 case of a subset (the ones
+# that reach a micro-kernel), plus a few of the others.
+PORTABLE = [c for c in random_cases(160, seed=777)
+            if c.dtype in ("float32", "float64")][:70] + \
+    [c for c in random_cases(40, seed=778) if c.dtype not in ("float32", "float64")][:15]
+
+
+def test_portable_micro_kernels():
+    code = f"""
+        import json, os, sys
+        import helpers
+        assert os.environ["TF_CUSTOM_OP_ISA"] == "portable"
+        cases = helpers.random_cases(160, seed=777)
+        cases = [c for c in cases if c.dtype in ("float32", "float64")][:70] + \\
+            [c for c in helpers.random_cases(40, seed=778)
+             if c.dtype not in ("float32", "float64")][:15]
+        assert len(cases) == {len(PORTABLE)}
+        failures = []
+        oracles = []
+        for c in cases:
+            try:
+                oracles.append(helpers.check_case(c))
+            except AssertionError as e:
+                failures.append(str(e))
+        print(json.dumps({{"failures": failures, "oracles": oracles}}))
+    """
+    proc = run_python(code, env={"TF_CUSTOM_OP_ISA": "portable"})
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not result["failures"], "\n".join(result["failures"][:10])
+    assert len(result["oracles"]) == len(PORTABLE)
+    assert "tf" in result["oracles"]
+
+
+def test_sweep_uses_both_oracles():
+    """Enough cases lie in TF's CPU coverage (NHWC, no dilation, no groups:
+    check_case fails if TF refuses one of those) and enough outside it."""
+    in_tf = [c for c in SWEEP
+             if c.data_format == "NHWC" and c.dilation == (1, 1) and c.groups == 1]
+    assert len(in_tf) >= 60, len(in_tf)
+    assert len(SWEEP) - len(in_tf) >= 60
