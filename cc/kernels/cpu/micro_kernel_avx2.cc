@@ -16,14 +16,17 @@ namespace {
 constexpr int kFloatMR = 6;
 constexpr int kFloatNR = 16;
 
+// Accumulators are named locals, not an array: GCC keeps an accumulator array
+// in memory and stores it back on every iteration.
 void Avx2Float6x16(int64_t taps, int64_t depth, const float* const* rows,
                    const float* packed, float* out, int64_t out_pixel_stride,
                    int m_valid, int n_valid) {
-  __m256 acc[kFloatMR][2];
-  for (int m = 0; m < kFloatMR; ++m) {
-    acc[m][0] = _mm256_setzero_ps();
-    acc[m][1] = _mm256_setzero_ps();
-  }
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   const float* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
     const float* const* r = rows + t * kFloatMR;
@@ -33,25 +36,27 @@ void Avx2Float6x16(int64_t taps, int64_t depth, const float* const* rows,
       const __m256 w0 = _mm256_loadu_ps(w);
       const __m256 w1 = _mm256_loadu_ps(w + 8);
       __m256 a = _mm256_broadcast_ss(r0 + k);
-      acc[0][0] = _mm256_fmadd_ps(a, w0, acc[0][0]);
-      acc[0][1] = _mm256_fmadd_ps(a, w1, acc[0][1]);
+      c00 = _mm256_fmadd_ps(a, w0, c00);
+      c01 = _mm256_fmadd_ps(a, w1, c01);
       a = _mm256_broadcast_ss(r1 + k);
-      acc[1][0] = _mm256_fmadd_ps(a, w0, acc[1][0]);
-      acc[1][1] = _mm256_fmadd_ps(a, w1, acc[1][1]);
+      c10 = _mm256_fmadd_ps(a, w0, c10);
+      c11 = _mm256_fmadd_ps(a, w1, c11);
       a = _mm256_broadcast_ss(r2 + k);
-      acc[2][0] = _mm256_fmadd_ps(a, w0, acc[2][0]);
-      acc[2][1] = _mm256_fmadd_ps(a, w1, acc[2][1]);
+      c20 = _mm256_fmadd_ps(a, w0, c20);
+      c21 = _mm256_fmadd_ps(a, w1, c21);
       a = _mm256_broadcast_ss(r3 + k);
-      acc[3][0] = _mm256_fmadd_ps(a, w0, acc[3][0]);
-      acc[3][1] = _mm256_fmadd_ps(a, w1, acc[3][1]);
+      c30 = _mm256_fmadd_ps(a, w0, c30);
+      c31 = _mm256_fmadd_ps(a, w1, c31);
       a = _mm256_broadcast_ss(r4 + k);
-      acc[4][0] = _mm256_fmadd_ps(a, w0, acc[4][0]);
-      acc[4][1] = _mm256_fmadd_ps(a, w1, acc[4][1]);
+      c40 = _mm256_fmadd_ps(a, w0, c40);
+      c41 = _mm256_fmadd_ps(a, w1, c41);
       a = _mm256_broadcast_ss(r5 + k);
-      acc[5][0] = _mm256_fmadd_ps(a, w0, acc[5][0]);
-      acc[5][1] = _mm256_fmadd_ps(a, w1, acc[5][1]);
+      c50 = _mm256_fmadd_ps(a, w0, c50);
+      c51 = _mm256_fmadd_ps(a, w1, c51);
     }
   }
+  const __m256 acc[kFloatMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                   {c30, c31}, {c40, c41}, {c50, c51}};
   if (n_valid == kFloatNR) {
     for (int m = 0; m < m_valid; ++m) {
       float* dst = out + m * out_pixel_stride;
@@ -78,24 +83,42 @@ constexpr int kDoubleNR = 8;
 void Avx2Double6x8(int64_t taps, int64_t depth, const double* const* rows,
                    const double* packed, double* out, int64_t out_pixel_stride,
                    int m_valid, int n_valid) {
-  __m256d acc[kDoubleMR][2];
-  for (int m = 0; m < kDoubleMR; ++m) {
-    acc[m][0] = _mm256_setzero_pd();
-    acc[m][1] = _mm256_setzero_pd();
-  }
+  __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
+  __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
+  __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
+  __m256d c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
+  __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd();
+  __m256d c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
   const double* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
     const double* const* r = rows + t * kDoubleMR;
+    const double *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4],
+                 *r5 = r[5];
     for (int64_t k = 0; k < depth; ++k, w += kDoubleNR) {
       const __m256d w0 = _mm256_loadu_pd(w);
       const __m256d w1 = _mm256_loadu_pd(w + 4);
-      for (int m = 0; m < kDoubleMR; ++m) {
-        const __m256d a = _mm256_broadcast_sd(r[m] + k);
-        acc[m][0] = _mm256_fmadd_pd(a, w0, acc[m][0]);
-        acc[m][1] = _mm256_fmadd_pd(a, w1, acc[m][1]);
-      }
+      __m256d a = _mm256_broadcast_sd(r0 + k);
+      c00 = _mm256_fmadd_pd(a, w0, c00);
+      c01 = _mm256_fmadd_pd(a, w1, c01);
+      a = _mm256_broadcast_sd(r1 + k);
+      c10 = _mm256_fmadd_pd(a, w0, c10);
+      c11 = _mm256_fmadd_pd(a, w1, c11);
+      a = _mm256_broadcast_sd(r2 + k);
+      c20 = _mm256_fmadd_pd(a, w0, c20);
+      c21 = _mm256_fmadd_pd(a, w1, c21);
+      a = _mm256_broadcast_sd(r3 + k);
+      c30 = _mm256_fmadd_pd(a, w0, c30);
+      c31 = _mm256_fmadd_pd(a, w1, c31);
+      a = _mm256_broadcast_sd(r4 + k);
+      c40 = _mm256_fmadd_pd(a, w0, c40);
+      c41 = _mm256_fmadd_pd(a, w1, c41);
+      a = _mm256_broadcast_sd(r5 + k);
+      c50 = _mm256_fmadd_pd(a, w0, c50);
+      c51 = _mm256_fmadd_pd(a, w1, c51);
     }
   }
+  const __m256d acc[kDoubleMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                     {c30, c31}, {c40, c41}, {c50, c51}};
   alignas(32) double tile[kDoubleNR];
   for (int m = 0; m < m_valid; ++m) {
     double* dst = out + m * out_pixel_stride;

@@ -1,0 +1,96 @@
+"""`python -m tf_custom_op.benchmark`: our op vs TF's built-in, same process.
+
+Runs the layer suite (../shared/bench/layers.json or a file given), timing our
+op and TF's built-in op interleaved, best of N; then repeats the timing in a
+subprocess with TF_ENABLE_ONEDNN_OPTS=0 (TF's Eigen path, what non-x86 users
+get). Prints a table, writes JSON and a bar chart PNG.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m tf_custom_op.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("layers", nargs="?", default=None, help="layers.json (default: the shared suite)")
+    parser.add_argument("--threads", type=int, default=2, help="TF intra-op threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=7, help="timings per op, best kept (default 7)")
+    parser.add_argument("--short", action="store_true", help="only the fp32 NHWC headline layers")
+    parser.add_argument("--only", default=None, help="comma-separated layer names to run")
+    parser.add_argument("--no-onednn-off", action="store_true", help="skip the oneDNN-off subprocess")
+    parser.add_argument("--out", default="bench_results", help="directory for JSON and PNG")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _setup_threads(threads):
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _select(cases, args):
+    if args.only:
+        names = set(args.only.split(","))
+        cases = [c for c in cases if c.layer["name"] in names]
+    return cases
+
+
+def _run_cases(args):
+    from tf_custom_op.benchmark import suite, timing
+    cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
+    results = []
+    for case in cases:
+        results.append(timing.time_case(case, args.repeats))
+        print(f"  timed {case.name}", file=sys.stderr, flush=True)
+    return cases, results
+
+
+def _worker(args):
+    _setup_threads(args.threads)
+    _, results = _run_cases(args)
+    json.dump(results, sys.stdout)
+
+
+def _onednn_off(argv):
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--worker"] + argv,
+                         env=env, stdout=subprocess.PIPE, check=True)
+    return json.loads(out.stdout)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parse(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.worker:
+        _worker(args)
+        return 0
+    _setup_threads(args.threads)
+    from tf_custom_op.benchmark import report, timing
+    import tf_custom_op
+    peak = timing.sgemm_gflops()
+    cases, results = _run_cases(args)
+    off = None if args.no_onednn_off else _onednn_off(argv)
+    rows = report.rows_of(cases, results, off, peak)
+    summary = report.print_table(rows, peak, args.threads, args.repeats)
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"threads": args.threads, "repeats": args.repeats, "sgemm_gflops": peak,
+            "kernel": tf_custom_op.op_module() and "see build info",
+            "build": tf_custom_op.build_info()}
+    json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
+    report.write_json(json_path, rows, summary, meta)
+    png_path = os.path.join(args.out, f"benchmark_t{args.threads}.png")
+    try:
+        report.write_chart(png_path, rows, peak)
+    except ImportError:
+        png_path = None
+    print(f"wrote {json_path}" + (f" and {png_path}" if png_path else " (matplotlib missing: no chart)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

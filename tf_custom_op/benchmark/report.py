@@ -1,0 +1,93 @@
+"""Table, geomean, JSON and bar chart of a benchmark run."""
+import json
+import math
+
+
+def geomean(values):
+    values = [v for v in values if v]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def _fmt(value, spec):
+    return format(value, spec) if value is not None else "-"
+
+
+def rows_of(cases, results, off_results, peak):
+    rows = []
+    for case, res, off in zip(cases, results, off_results or [None] * len(cases)):
+        ours_gf = case.flops / res["ours"] / 1e9
+        row = {
+            "layer": case.name, "dtype": case.dtype, "data_format": case.data_format,
+            "gflop": case.flops / 1e9,
+            "ours_ms": res["ours"] * 1e3, "ours_gflops": ours_gf,
+            "pct_peak": 100.0 * ours_gf / peak if peak else None,
+            "tf_ms": res["tf"] * 1e3 if res["tf"] else None,
+            "tf_gflops": case.flops / res["tf"] / 1e9 if res["tf"] else None,
+            "ratio_tf": res["tf"] / res["ours"] if res["tf"] else None,
+            "tf_error": res["tf_error"], "max_rel_err": res["max_err"],
+        }
+        if off is not None:
+            row["tf_off_ms"] = off["tf"] * 1e3 if off["tf"] else None
+            row["ratio_tf_off"] = off["tf"] / off["ours"] if off["tf"] else None
+            row["tf_off_error"] = off["tf_error"]
+        rows.append(row)
+    return rows
+
+
+def print_table(rows, peak, threads, repeats, file=None):
+    header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
+              f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9}")
+    print(f"threads={threads}  best of {repeats}  sgemm peak={peak:.0f} GFLOP/s  "
+          "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0)", file=file)
+    print(header, file=file)
+    print("-" * len(header), file=file)
+    for r in rows:
+        print(f"{r['layer']:32} {r['ours_ms']:9.3f} {r['ours_gflops']:8.1f} "
+              f"{_fmt(r['pct_peak'], '6.1f')} {_fmt(r['tf_ms'], '9.3f')} "
+              f"{_fmt(r['ratio_tf'], '6.2f')} {_fmt(r.get('tf_off_ms'), '10.3f')} "
+              f"{_fmt(r.get('ratio_tf_off'), '8.2f')} {_fmt(r['max_rel_err'], '9.1e')}",
+              file=file)
+    headline = [r for r in rows if r["dtype"] == "float32" and r["data_format"] == "NHWC"]
+    g_on = geomean([r["ratio_tf"] for r in headline])
+    g_off = geomean([r.get("ratio_tf_off") for r in headline])
+    print(f"geomean over fp32 NHWC layers: xTF {_fmt(g_on, '.2f')}   "
+          f"xTF-off {_fmt(g_off, '.2f')}", file=file)
+    for r in rows:
+        for key in ("tf_error", "tf_off_error"):
+            if r.get(key):
+                print(f"  note: {r['layer']}: TF {'(oneDNN off) ' if 'off' in key else ''}"
+                      f"refused it: {r[key]}", file=file)
+    return {"geomean_tf": g_on, "geomean_tf_off": g_off}
+
+
+def write_json(path, rows, summary, meta):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "summary": summary, "rows": rows}, f, indent=2)
+
+
+def write_chart(path, rows, peak):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [r["layer"] for r in rows]
+    ours = [r["ours_gflops"] for r in rows]
+    tf_on = [r["tf_gflops"] or 0 for r in rows]
+    tf_off = [r["ours_gflops"] / r["ratio_tf_off"] if r.get("ratio_tf_off") else 0 for r in rows]
+    x = range(len(rows))
+    fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.9), 5))
+    width = 0.27
+    ax.bar([i - width for i in x], ours, width, label="tf_custom_op")
+    ax.bar(list(x), tf_on, width, label="TF built-in (oneDNN)")
+    ax.bar([i + width for i in x], tf_off, width, label="TF built-in (oneDNN off)")
+    if peak:
+        ax.axhline(peak, color="gray", linestyle="--", linewidth=1, label="sgemm peak")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title("conv2d_backprop_input")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

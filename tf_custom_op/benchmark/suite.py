@@ -1,0 +1,78 @@
+"""The layer suite: reads layers.json and makes the tensors of each case."""
+import json
+import os
+
+import numpy as np
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_LAYERS = os.path.join(os.path.dirname(_ROOT), "shared", "bench", "layers.json")
+
+
+class Case:
+    """One timed configuration: a layer in a dtype and data format."""
+
+    def __init__(self, layer, dtype="float32", data_format="NHWC"):
+        self.layer = layer
+        self.dtype = dtype
+        self.data_format = data_format
+        n, h, w, c = layer["N"], layer["H"], layer["W"], layer["C"]
+        r, s, k = layer["R"], layer["S"], layer["K"]
+        stride, dil, pad = layer["stride"], layer["dilation"], layer["padding"]
+        eff_r, eff_s = (r - 1) * dil + 1, (s - 1) * dil + 1
+        if pad == "SAME":
+            p, q = -(-h // stride), -(-w // stride)
+        else:
+            p, q = (h - eff_r) // stride + 1, (w - eff_s) // stride + 1
+        self.nhwc_input = [n, h, w, c]
+        self.filter_shape = [r, s, c, k]
+        self.nhwc_dy = [n, p, q, k]
+        self.flops = 2.0 * n * p * q * k * r * s * c
+        self.padding = pad
+        self.stride, self.dilation = stride, dil
+
+    @property
+    def name(self):
+        suffix = "" if (self.dtype, self.data_format) == ("float32", "NHWC") else \
+            f" [{self.data_format} {self.dtype}]"
+        return self.layer["name"] + suffix
+
+    def _order(self, nhwc):
+        if self.data_format == "NHWC":
+            return list(nhwc)
+        n, h, w, c = nhwc
+        return [n, c, h, w]
+
+    def arguments(self, seed=0):
+        """Keyword arguments for conv2d_backprop_input (built-in and ours alike)."""
+        import tensorflow as tf
+        rng = np.random.default_rng(seed)
+        dy = rng.standard_normal(self._order(self.nhwc_dy), dtype=np.float32)
+        w = rng.standard_normal(self.filter_shape, dtype=np.float32)
+        dtype = tf.as_dtype(self.dtype)
+        one = [1, 1, 1, 1]
+        strides = self._order([1, self.stride, self.stride, 1])
+        dilations = self._order([1, self.dilation, self.dilation, 1])
+        del one
+        return dict(
+            input_sizes=tf.constant(self._order(self.nhwc_input), tf.int32),
+            filter=tf.cast(tf.constant(w), dtype),
+            out_backprop=tf.cast(tf.constant(dy), dtype),
+            strides=strides, padding=self.padding, data_format=self.data_format,
+            dilations=dilations)
+
+
+def load_cases(path=None, headline_only=False):
+    path = path or os.environ.get("TF_CUSTOM_OP_LAYERS", DEFAULT_LAYERS)
+    with open(path) as f:
+        spec = json.load(f)
+    layers = {layer["name"]: layer for layer in spec["layers"]}
+    cases = [Case(layer) for layer in spec["layers"]]
+    if headline_only:
+        return cases
+    for variant in spec.get("variants", []):
+        if "layers" not in variant:
+            continue
+        for name in variant["layers"]:
+            cases.append(Case(layers[name], variant.get("dtype", "float32"),
+                              variant.get("data_format", "NHWC")))
+    return cases

@@ -1,0 +1,64 @@
+"""Interleaved best-of-N timing of our op and TF's built-in op."""
+import time
+
+import tensorflow as tf
+
+import tf_custom_op
+
+
+def _ours(args):
+    return tf_custom_op.conv2d_backprop_input(**args)
+
+
+def _builtin(args):
+    return tf.compat.v1.nn.conv2d_backprop_input(**args)
+
+
+def _time_once(fn, args):
+    start = time.perf_counter()
+    fn(args)  # eager CPU ops run synchronously
+    return time.perf_counter() - start
+
+
+def time_case(case, repeats, min_seconds=0.0):
+    """Returns {"ours": s, "tf": s or None, "tf_error": str or None, "max_err": float}.
+
+    Both ops are warmed up, then timed alternately (ours, TF, ours, TF, ...) so
+    that the machine's noise hits both alike; the best time of each is kept.
+    """
+    args = case.arguments()
+    ours = _ours(args)
+    result = {"ours": None, "tf": None, "tf_error": None, "max_err": None}
+    try:
+        reference = _builtin(args)
+        scale = float(tf.reduce_max(tf.abs(tf.cast(reference, tf.float64)))) or 1.0
+        diff = tf.abs(tf.cast(ours, tf.float64) - tf.cast(reference, tf.float64))
+        result["max_err"] = float(tf.reduce_max(diff)) / scale
+    except (tf.errors.OpError, ValueError) as err:
+        result["tf_error"] = type(err).__name__ + ": " + str(err).splitlines()[0][:80]
+    best_ours, best_tf = float("inf"), float("inf")
+    started = time.perf_counter()
+    done = 0
+    while done < repeats or time.perf_counter() - started < min_seconds:
+        best_ours = min(best_ours, _time_once(_ours, args))
+        if result["tf_error"] is None:
+            best_tf = min(best_tf, _time_once(_builtin, args))
+        done += 1
+    result["ours"] = best_ours
+    if result["tf_error"] is None:
+        result["tf"] = best_tf
+    return result
+
+
+def sgemm_gflops(threads_note="", size=2048, repeats=5):
+    """GFLOP/s of a float32 matmul with TF's own threads (the machine's practical peak)."""
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    tf.linalg.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    del threads_note
+    return 2.0 * size ** 3 / best / 1e9
