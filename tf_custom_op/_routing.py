@@ -1,0 +1,137 @@
+"""Chooses, per call, between the custom op and TensorFlow's built-in
+Conv2DBackpropInput.
+
+The custom op has no XLA lowering, so a graph that XLA compiles
+(`tf.function(jit_compile=True)`, Keras `jit_compile=True`, or a function
+called from one) must use the built-in op, which XLA compiles. Everywhere else
+the custom op is used.
+
+XLA is detected while tracing: `tf.function(jit_compile=True)` enters an
+`XLAControlFlowContext` on the caller's graph, and every graph traced inside it
+has that graph among its outer graphs. A forward graph traced under XLA is also
+remembered (weakly), because TensorFlow may build its backward function later,
+outside the XLA context, and still compile it with XLA.
+"""
+import weakref
+
+import tensorflow as tf
+from tensorflow.python.framework import ops as _ops  # pylint: disable=no-name-in-module
+from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
+
+try:  # private; fall back to "never in XLA" if a future TF moves it
+    from tensorflow.python.ops import control_flow_util as _cf_util  # pylint: disable=no-name-in-module
+except ImportError:  # pragma: no cover
+    _cf_util = None
+
+from tf_custom_op import _loader
+
+# The generated Python function of the built-in op, captured at import (before
+# `patching.patch()` can replace it).
+_BUILTIN_BACKPROP_INPUT = getattr(gen_nn_ops.conv2d_backprop_input, "_tf_custom_op_original",
+                                  gen_nn_ops.conv2d_backprop_input)
+
+_xla_graphs = weakref.WeakSet()
+
+# How many ops each path has built (incremented when the op is created: once
+# per trace inside tf.function, once per call eagerly). For tests and
+# debugging; see `tf_custom_op.patching.stats()`.
+counts = {"custom": 0, "builtin": 0}
+
+
+def _graph_in_xla_context(graph):
+    if _cf_util is None:
+        return False
+    try:
+        return bool(_cf_util.InXlaContext(graph))
+    except Exception:  # pylint: disable=broad-except
+        return False
+
+
+def _graph_chain(graph):
+    seen = 0
+    while graph is not None and seen < 64:
+        yield graph
+        seen += 1
+        graph = getattr(graph, "outer_graph", None)
+
+
+def in_xla_context(graph=None, *extra_graphs):
+    """True when ops built now (in `graph`, default: the current default graph)
+    will be compiled by XLA. `extra_graphs` (e.g. the graph of the forward op a
+    gradient is built for) are checked too. Always False when executing eagerly
+    outside any function."""
+    if graph is None:
+        if tf.executing_eagerly():
+            return False
+        graph = _ops.get_default_graph()
+    for g in (graph,) + tuple(x for x in extra_graphs if x is not None):
+        chain = list(_graph_chain(g))
+        for member in chain:
+            if member in _xla_graphs or _graph_in_xla_context(member):
+                # Remember the function graphs of this chain: their backward
+                # functions are compiled too, even if traced later.
+                for fg in chain:
+                    if getattr(fg, "building_function", False):
+                        _xla_graphs.add(fg)
+                    if fg is member:
+                        break
+                return True
+    return False
+
+
+def note_graph():
+    """Remembers the current function graph if it is being traced for XLA."""
+    if not tf.executing_eagerly():
+        in_xla_context()
+
+
+def builtin_backprop_input(*args, **kwargs):
+    """TensorFlow's own `gen_nn_ops.conv2d_backprop_input` (never patched)."""
+    return _BUILTIN_BACKPROP_INPUT(*args, **kwargs)
+
+
+def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylint: disable=redefined-builtin,dangerous-default-value
+                   use_cudnn_on_gpu=True, explicit_paddings=[], data_format="NHWC",
+                   dilations=[1, 1, 1, 1], name=None, force_builtin=False):
+    """Same signature as `gen_nn_ops.conv2d_backprop_input`: the custom op,
+    or the built-in one where XLA compiles the graph (or `force_builtin`)."""
+    kwargs = dict(input_sizes=input_sizes, filter=filter, out_backprop=out_backprop,
+                  strides=strides, padding=padding, use_cudnn_on_gpu=use_cudnn_on_gpu,
+                  explicit_paddings=explicit_paddings, data_format=data_format,
+                  dilations=dilations, name=name)
+    if force_builtin or in_xla_context():
+        counts["builtin"] += 1
+        return _BUILTIN_BACKPROP_INPUT(**kwargs)
+    counts["custom"] += 1
+    return _loader.raw_op()(**kwargs)
+
+
+def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-default-value
+        input_sizes,
+        filter=None,
+        out_backprop=None,
+        strides=None,
+        padding=None,
+        use_cudnn_on_gpu=True,
+        data_format="NHWC",
+        dilations=[1, 1, 1, 1],
+        name=None,
+        filters=None):
+    """`tf_custom_op.ops.conv2d_backprop_input`, except that inside a graph
+    XLA compiles (`tf.function(jit_compile=True)`) it builds TensorFlow's
+    built-in op instead, which XLA can compile (the custom op has no XLA
+    lowering). Same signature, arguments and errors as
+    `tf.compat.v1.nn.conv2d_backprop_input`."""
+    from tf_custom_op import ops as _op_wrappers  # pylint: disable=import-outside-toplevel
+    if not in_xla_context():
+        return _op_wrappers.conv2d_backprop_input(
+            input_sizes, filter, out_backprop, strides, padding,
+            use_cudnn_on_gpu=use_cudnn_on_gpu, data_format=data_format,
+            dilations=dilations, name=name, filters=filters)
+    filter = _op_wrappers._lookup_filter(filter, filters)  # pylint: disable=protected-access
+    padding, explicit_paddings = _op_wrappers.convert_padding(padding)
+    return _BUILTIN_BACKPROP_INPUT(
+        input_sizes=input_sizes, filter=filter, out_backprop=out_backprop,
+        strides=strides, padding=padding, use_cudnn_on_gpu=use_cudnn_on_gpu,
+        explicit_paddings=explicit_paddings, data_format=data_format,
+        dilations=dilations, name=name)

@@ -1,0 +1,186 @@
+"""Routes TensorFlow's own conv2d_backprop_input users through the custom op.
+
+    import tf_custom_op
+    tf_custom_op.patch()          # or: with tf_custom_op.patched(): ...
+    ...                           # Keras Conv2D / Conv2DTranspose, tf.nn.conv2d_transpose, ...
+    tf_custom_op.unpatch()
+
+While patched:
+- `tf.compat.v1.nn.conv2d_backprop_input`, `tf.nn.conv2d_transpose`,
+  `tf.compat.v1.nn.conv2d_transpose`, `tf.nn.conv_transpose` (and everything
+  else in TensorFlow that builds Conv2DBackpropInput through
+  `gen_nn_ops.conv2d_backprop_input`, such as the gradient of
+  Conv2DBackpropFilter) build the custom op;
+- the registered gradient of `Conv2D` (`tf.nn.conv2d`, `tf.nn.convolution`,
+  Keras `Conv2D`) computes its input gradient with the custom op and its filter
+  gradient with TensorFlow's Conv2DBackpropFilter, exactly like TensorFlow's
+  own gradient otherwise;
+- graphs that XLA compiles keep the built-in op (the custom op has no XLA
+  lowering), see `tf_custom_op._routing`.
+
+The switch acts when ops are created: eagerly on every call, and inside
+`tf.function` when a function is traced. A function traced before `patch()`
+keeps the ops it was traced with (and one traced while patched keeps the
+custom op after `unpatch()`); trace new functions (or a new Keras
+`train_function`, e.g. by compiling the model again) to switch.
+`tf.raw_ops.Conv2DBackpropInput` is never patched.
+"""
+import contextlib
+import functools
+import threading
+
+from tensorflow.python.eager import context as _context  # pylint: disable=no-name-in-module
+from tensorflow.python.framework import ops as _ops  # pylint: disable=no-name-in-module
+from tensorflow.python.ops import array_ops  # pylint: disable=no-name-in-module
+from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
+
+from tf_custom_op import _routing
+
+_lock = threading.RLock()
+_saved = None  # what patch() replaced, to restore; None when not patched
+
+_GRADIENT_OP = "Conv2D"
+
+
+def _attr_str(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _conv2d_gradient(op, grad):
+    """Gradient of Conv2D: input gradient from the custom op (built-in under
+    XLA), filter gradient from TensorFlow's Conv2DBackpropFilter."""
+    attrs = dict(
+        strides=op.get_attr("strides"),
+        padding=_attr_str(op.get_attr("padding")),
+        explicit_paddings=op.get_attr("explicit_paddings"),
+        use_cudnn_on_gpu=op.get_attr("use_cudnn_on_gpu"),
+        data_format=_attr_str(op.get_attr("data_format")),
+        dilations=op.get_attr("dilations"),
+    )
+    shape_0, shape_1 = array_ops.shape_n([op.inputs[0], op.inputs[1]])
+    # Eager tapes inside tf.function hand us a mock op without a graph.
+    forward_graph = getattr(op, "graph", None)
+    xla = False if _context.executing_eagerly() else _routing.in_xla_context(None, forward_graph)
+    input_grad = _routing.backprop_input(
+        shape_0, op.inputs[1], grad, force_builtin=xla, **attrs)
+    filter_grad = _ORIGINALS["conv2d_backprop_filter"](op.inputs[0], shape_1, grad, **attrs)
+    return [input_grad, filter_grad]
+
+
+# TensorFlow's functions as they were when this module was imported.
+_ORIGINALS = {
+    "conv2d_backprop_input": getattr(gen_nn_ops.conv2d_backprop_input, "_tf_custom_op_original",
+                                     gen_nn_ops.conv2d_backprop_input),
+    "conv2d": getattr(gen_nn_ops.conv2d, "_tf_custom_op_original", gen_nn_ops.conv2d),
+    "conv2d_backprop_filter": getattr(gen_nn_ops.conv2d_backprop_filter, "_tf_custom_op_original",
+                                      gen_nn_ops.conv2d_backprop_filter),
+}
+
+
+def _replacement_backprop_input(original):
+    @functools.wraps(original)
+    def conv2d_backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylint: disable=redefined-builtin,dangerous-default-value
+                              use_cudnn_on_gpu=True, explicit_paddings=[], data_format="NHWC",
+                              dilations=[1, 1, 1, 1], name=None):
+        return _routing.backprop_input(
+            input_sizes, filter, out_backprop, strides, padding,
+            use_cudnn_on_gpu=use_cudnn_on_gpu, explicit_paddings=explicit_paddings,
+            data_format=data_format, dilations=dilations, name=name)
+    conv2d_backprop_input._tf_custom_op_original = original  # pylint: disable=protected-access
+    return conv2d_backprop_input
+
+
+def _noting(original):
+    """Wraps a forward op builder so that graphs traced for XLA are remembered
+    (their backward functions, traced later, are compiled by XLA too)."""
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        _routing.note_graph()
+        return original(*args, **kwargs)
+    wrapper._tf_custom_op_original = original  # pylint: disable=protected-access
+    return wrapper
+
+
+def _gradient_registry_entry():
+    """The dict TensorFlow's gradient registry keeps for Conv2D, and its key
+    for the function, or (None, None) if this TF keeps it differently."""
+    registry = getattr(_ops, "_gradient_registry", None)
+    table = getattr(registry, "_registry", None)
+    if not isinstance(table, dict):
+        return None, None
+    entry = table.get(_GRADIENT_OP)
+    if not isinstance(entry, dict):
+        return None, None
+    from tensorflow.python.framework import registry as _registry_mod  # pylint: disable=import-outside-toplevel,no-name-in-module
+    key = getattr(_registry_mod, "_TYPE_TAG", "type")
+    if key not in entry:
+        return None, None
+    return entry, key
+
+
+def is_patched():
+    """Whether `patch()` is in effect."""
+    return _saved is not None
+
+
+def patch():
+    """Routes TensorFlow's Conv2DBackpropInput builders and the input gradient
+    of Conv2D through the custom op (see the module docstring). Idempotent.
+    Loads the op library now, so that a missing or mismatched library fails
+    here rather than deep inside a model."""
+    global _saved
+    from tf_custom_op import _loader  # pylint: disable=import-outside-toplevel
+    _loader.op_module()
+    with _lock:
+        if _saved is not None:
+            return
+        saved = {"gen_nn_ops": {}}
+        for attr, new in (
+                ("conv2d_backprop_input", _replacement_backprop_input(_ORIGINALS["conv2d_backprop_input"])),
+                ("conv2d", _noting(_ORIGINALS["conv2d"])),
+                ("conv2d_backprop_filter", _noting(_ORIGINALS["conv2d_backprop_filter"]))):
+            saved["gen_nn_ops"][attr] = getattr(gen_nn_ops, attr)
+            setattr(gen_nn_ops, attr, new)
+        entry, key = _gradient_registry_entry()
+        if entry is not None:
+            saved["gradient"] = (entry, key, entry[key])
+            entry[key] = _conv2d_gradient
+        _saved = saved
+
+
+def unpatch():
+    """Restores TensorFlow's own functions and gradient. Idempotent."""
+    global _saved
+    with _lock:
+        if _saved is None:
+            return
+        for attr, old in _saved["gen_nn_ops"].items():
+            setattr(gen_nn_ops, attr, old)
+        if "gradient" in _saved:
+            entry, key, old = _saved["gradient"]
+            entry[key] = old
+        _saved = None
+
+
+@contextlib.contextmanager
+def patched():
+    """Context manager: patched inside the block, restored after it (left
+    patched if it already was on entry)."""
+    was_patched = is_patched()
+    patch()
+    try:
+        yield
+    finally:
+        if not was_patched:
+            unpatch()
+
+
+def stats():
+    """How many Conv2DBackpropInput ops the routing built so far, by kind:
+    {"custom": n, "builtin": n} (per op creation: per eager call, per trace)."""
+    return dict(_routing.counts)
+
+
+def reset_stats():
+    for key in _routing.counts:
+        _routing.counts[key] = 0
