@@ -5,10 +5,11 @@
 // it; the result is rounded once, on the way out.
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
 #include "cc/kernels/cpu/gather_engine.h"
-#include "cc/kernels/cpu/layout_convert.h"
+#include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
@@ -19,7 +20,6 @@ namespace {
 
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
-using ::tensorflow::TensorShape;
 using CPUDevice = Eigen::ThreadPoolDevice;
 
 template <typename T>
@@ -52,96 +52,91 @@ void ParallelFor(OpKernelContext* ctx, int64_t total, double cost_per_unit,
                     [&fn](int64_t begin, int64_t end) { fn(begin, end); });
 }
 
-template <typename Acc>
-absl::Status AllocateScratch(OpKernelContext* ctx, int64_t elements,
-                             Tensor* scratch) {
-  return ctx->allocate_temp(tensorflow::DataTypeToEnum<Acc>::value,
-                            TensorShape({elements}), scratch);
-}
+// Row access to the op's tensors for the engine: in place for NHWC tensors of
+// the accumulation type; otherwise each row is converted (and, for NCHW,
+// transposed) on its way in or out, rounding once on the way out.
+template <typename T, typename Acc>
+class TensorRowIO final : public RowIO<Acc> {
+ public:
+  TensorRowIO(const ConvBackpropInputParams& p, bool nchw, const T* dy, T* dx)
+      : p_(p), nchw_(nchw), dy_(dy), dx_(dx) {}
+
+  bool DyRowsInPlace() const override { return kInPlace && !nchw_; }
+
+  const Acc* DyRow(int64_t n, int64_t row, Acc* stage) const override {
+    const int64_t Q = p_.out_cols, K = p_.out_depth;
+    if (DyRowsInPlace()) {
+      return reinterpret_cast<const Acc*>(dy_) + (n * p_.out_rows + row) * Q * K;
+    }
+    if (!nchw_) {
+      const T* src = dy_ + (n * p_.out_rows + row) * Q * K;
+      for (int64_t e = 0; e < Q * K; ++e) stage[e] = static_cast<Acc>(src[e]);
+      return stage;
+    }
+    // NCHW: dy[n][k][row][q] -> stage[q][k].
+    const int64_t plane = p_.out_rows * Q;
+    const T* src = dy_ + n * K * plane + row * Q;
+    for (int64_t k = 0; k < K; ++k) {
+      const T* src_k = src + k * plane;
+      for (int64_t q = 0; q < Q; ++q) stage[q * K + k] = static_cast<Acc>(src_k[q]);
+    }
+    return stage;
+  }
+
+  Acc* DxRowInPlace(int64_t n, int64_t row) const override {
+    if (!kInPlace || nchw_) return nullptr;
+    return reinterpret_cast<Acc*>(dx_) + (n * p_.in_rows + row) * p_.in_cols * p_.in_depth;
+  }
+
+  void StoreDxRow(int64_t n, int64_t row, const Acc* values) const override {
+    const int64_t W = p_.in_cols, C = p_.in_depth;
+    if (!nchw_) {
+      T* dst = dx_ + (n * p_.in_rows + row) * W * C;
+      for (int64_t e = 0; e < W * C; ++e) dst[e] = static_cast<T>(values[e]);
+      return;
+    }
+    // NCHW: values[x][c] -> dx[n][c][row][x].
+    const int64_t plane = p_.in_rows * W;
+    T* dst = dx_ + n * C * plane + row * W;
+    for (int64_t c = 0; c < C; ++c) {
+      T* dst_c = dst + c * plane;
+      for (int64_t x = 0; x < W; ++x) dst_c[x] = static_cast<T>(values[x * C + c]);
+    }
+  }
+
+ private:
+  static constexpr bool kInPlace = std::is_same<T, Acc>::value;
+  const ConvBackpropInputParams& p_;
+  const bool nchw_;
+  const T* dy_;
+  T* dx_;
+};
 
 template <typename T>
 void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
               const ConvBackpropInputParams& p, const Tensor& filter,
               const Tensor& out_backprop, Tensor* in_backprop) {
   using Acc = typename AccumulatorOf<T>::type;
-  constexpr bool kSameType = std::is_same<T, Acc>::value;
   const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
-  const auto to_acc = [](T v) { return static_cast<Acc>(v); };
-  const auto from_acc = [](Acc v) { return static_cast<T>(v); };
-
-  // Filter in the accumulation type (it is small).
-  const T* filter_data = filter.flat<T>().data();
-  Tensor filter_scratch;
-  const Acc* filter_acc = reinterpret_cast<const Acc*>(filter_data);
-  if (!kSameType) {
-    OP_REQUIRES_OK(ctx, AllocateScratch<Acc>(ctx, filter.NumElements(),
-                                             &filter_scratch));
-    Acc* dst = filter_scratch.flat<Acc>().data();
-    for (int64_t e = 0; e < filter.NumElements(); ++e) {
-      dst[e] = to_acc(filter_data[e]);
-    }
-    filter_acc = dst;
-  }
-
-  // out_backprop as NHWC in the accumulation type.
-  const T* dy_data = out_backprop.flat<T>().data();
-  const int64_t dy_pixels = p.out_rows * p.out_cols;
-  const int64_t dy_image = dy_pixels * p.out_depth;
-  Tensor dy_scratch;
-  const Acc* dy_acc = reinterpret_cast<const Acc*>(dy_data);
-  if (!kSameType || nchw) {
-    OP_REQUIRES_OK(ctx, AllocateScratch<Acc>(ctx, out_backprop.NumElements(),
-                                             &dy_scratch));
-    Acc* dst = dy_scratch.flat<Acc>().data();
-    if (nchw) {
-      ParallelFor(ctx, p.batch, dy_image, [&](int64_t b, int64_t e) {
-        ChannelsFirstToLast(dy_data, dst, b, e, p.out_depth, dy_pixels,
-                            to_acc);
-      });
-    } else {
-      ParallelFor(ctx, p.batch, dy_image, [&](int64_t b, int64_t e) {
-        for (int64_t x = b * dy_image; x < e * dy_image; ++x) {
-          dst[x] = to_acc(dy_data[x]);
-        }
-      });
-    }
-    dy_acc = dst;
-  }
-
-  // dx: written in place when it already is NHWC of the accumulation type.
-  T* dx_data = in_backprop->flat<T>().data();
-  const int64_t dx_pixels = p.in_rows * p.in_cols;
-  const int64_t dx_image = dx_pixels * p.in_depth;
-  Tensor dx_scratch;
-  Acc* dx_acc = reinterpret_cast<Acc*>(dx_data);
-  const bool dx_in_place = kSameType && !nchw;
-  if (!dx_in_place) {
-    OP_REQUIRES_OK(ctx, AllocateScratch<Acc>(ctx, in_backprop->NumElements(),
-                                             &dx_scratch));
-    dx_acc = dx_scratch.flat<Acc>().data();
-  }
 
   Acc* kernel_tag = nullptr;
   GatherEngine<Acc> engine(p, SelectKernel(kernel_tag));
-  engine.PackFilter(filter_acc);
-  ParallelFor(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
-              [&](int64_t b, int64_t e) {
-                engine.ComputeRows(dy_acc, dx_acc, b, e);
-              });
-
-  if (dx_in_place) return;
-  if (nchw) {
-    ParallelFor(ctx, p.batch, dx_image, [&](int64_t b, int64_t e) {
-      ChannelsLastToFirst(dx_acc, dx_data, b, e, p.in_depth, dx_pixels,
-                          from_acc);
-    });
+  // The filter is small: convert it while packing (PackFilter reads HWIO).
+  const T* filter_data = filter.flat<T>().data();
+  if (std::is_same<T, Acc>::value) {
+    engine.PackFilter(reinterpret_cast<const Acc*>(filter_data));
   } else {
-    ParallelFor(ctx, p.batch, dx_image, [&](int64_t b, int64_t e) {
-      for (int64_t x = b * dx_image; x < e * dx_image; ++x) {
-        dx_data[x] = from_acc(dx_acc[x]);
-      }
-    });
+    std::vector<Acc> filter_acc(static_cast<size_t>(filter.NumElements()));
+    for (size_t e = 0; e < filter_acc.size(); ++e) {
+      filter_acc[e] = static_cast<Acc>(filter_data[e]);
+    }
+    engine.PackFilter(filter_acc.data());
   }
+
+  const TensorRowIO<T, Acc> io(p, nchw, out_backprop.flat<T>().data(),
+                               in_backprop->flat<T>().data());
+  ParallelFor(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+              [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
 }
 
 }  // namespace

@@ -89,7 +89,59 @@ void GatherEngine<Acc>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
 }
 
 template <typename Acc>
-void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
+int64_t GatherEngine<Acc>::MaxRowTaps() const {
+  int64_t most = 0;
+  for (const AxisPhase& rp : row_plan_.phases) {
+    most = std::max(most, rp.num_taps);
+  }
+  return most;
+}
+
+namespace {
+
+// The last few staged dy rows of one thread, keyed by (n, p). Consecutive dx
+// rows read overlapping dy rows, so a ring a little larger than the number of
+// row taps converts each dy row about once per shard.
+template <typename Acc>
+class DyRowCache {
+ public:
+  DyRowCache(const RowIO<Acc>& io, int64_t slots, int64_t row_elements)
+      : io_(io), row_elements_(row_elements) {
+    if (!io.DyRowsInPlace()) {
+      keys_.assign(static_cast<size_t>(slots), Key{-1, -1});
+      storage_.resize(static_cast<size_t>(slots * row_elements));
+    }
+  }
+
+  const Acc* Get(int64_t n, int64_t p) {
+    if (keys_.empty()) return io_.DyRow(n, p, nullptr);
+    for (size_t s = 0; s < keys_.size(); ++s) {
+      if (keys_[s].n == n && keys_[s].p == p) {
+        return storage_.data() + s * row_elements_;
+      }
+    }
+    const size_t slot = next_;
+    next_ = (next_ + 1) % keys_.size();
+    keys_[slot] = Key{n, p};
+    Acc* stage = storage_.data() + slot * row_elements_;
+    return io_.DyRow(n, p, stage);
+  }
+
+ private:
+  struct Key {
+    int64_t n, p;
+  };
+  const RowIO<Acc>& io_;
+  int64_t row_elements_;
+  std::vector<Key> keys_;
+  std::vector<Acc> storage_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+template <typename Acc>
+void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
                                     int64_t end) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
@@ -106,6 +158,10 @@ void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
     }
   }
   std::vector<const Acc*> rows(std::max<size_t>(max_taps, 1) * mr);
+  const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
+  std::vector<const Acc*> dy_rows(static_cast<size_t>(row_taps_max));
+  DyRowCache<Acc> cache(io, row_taps_max + 1, Q * K);
+  std::vector<Acc> dx_scratch;
 
   for (int64_t unit = begin; unit < end; ++unit) {
     const int64_t n = unit / H, h = unit % H;
@@ -113,7 +169,15 @@ void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
     const AxisPhase& rp = row_plan_.phases[a];
     int64_t rt_begin, rt_end;
     row_plan_.ValidTapRange(rp, i, P, &rt_begin, &rt_end);
-    Acc* dx_row = dx + (n * H + h) * W * C;
+    const AxisTap* row_taps = row_plan_.taps.data() + rp.first_tap_slot;
+    for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
+      dy_rows[rt - rt_begin] = cache.Get(n, i + row_taps[rt].offset);
+    }
+    Acc* dx_row = io.DxRowInPlace(n, h);
+    if (dx_row == nullptr) {
+      dx_scratch.resize(static_cast<size_t>(W * C));
+      dx_row = dx_scratch.data();
+    }
 
     for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
       const AxisPhase& cp = col_plan_.phases[b];
@@ -123,12 +187,10 @@ void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
         continue;
       }
       const int64_t taps = (rt_end - rt_begin) * ct_count;
-      const AxisTap* row_taps = row_plan_.taps.data() + rp.first_tap_slot;
       const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
       const int64_t panel_taps = rp.num_taps * ct_count;
 
       for (int64_t g = 0; g < params_.groups; ++g) {
-        const Acc* dy_image = dy + n * P * Q * K + g * kg;
         const Acc* panel = packed_.data() + g * group_stride_ + PanelOffset(a, b);
         for (int64_t cb = 0; cb < channel_blocks_; ++cb) {
           const Acc* weights =
@@ -139,8 +201,8 @@ void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
                 static_cast<int>(std::min<int64_t>(mr, cp.count - j0));
             // Indirection: one dy row pointer per (tap, pixel).
             const Acc** slot = rows.data();
-            for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-              const Acc* dy_row = dy_image + (i + row_taps[rt].offset) * Q * K;
+            for (int64_t rt = 0; rt < rt_end - rt_begin; ++rt) {
+              const Acc* dy_row = dy_rows[rt] + g * kg;
               for (int64_t ct = 0; ct < ct_count; ++ct) {
                 const int64_t q0 = j0 + col_taps[ct].offset;
                 for (int m = 0; m < mr; ++m, ++slot) {
@@ -159,6 +221,7 @@ void GatherEngine<Acc>::ComputeRows(const Acc* dy, Acc* dx, int64_t begin,
         }
       }
     }
+    if (dx_row == dx_scratch.data()) io.StoreDxRow(n, h, dx_row);
   }
 }
 

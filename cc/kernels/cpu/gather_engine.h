@@ -12,6 +12,7 @@
 
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/phase_plan.h"
 
 namespace tf_custom_op {
@@ -33,7 +34,8 @@ class GatherEngine {
   double MacsPerRowUnit() const;
 
   // Writes dx rows [begin, end) (unit = n * in_rows + h) exactly once.
-  void ComputeRows(const Acc* dy, Acc* dx, int64_t begin, int64_t end) const;
+  // Thread-safe: all scratch is local to the call.
+  void ComputeRows(const RowIO<Acc>& io, int64_t begin, int64_t end) const;
 
   const MicroKernel<Acc>& kernel() const { return kernel_; }
   // Bytes of the packed filter (the engine's only sizeable allocation).
@@ -47,6 +49,7 @@ class GatherEngine {
     return panel_offsets_[row_phase * col_plan_.phases.size() + col_phase];
   }
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const;
+  int64_t MaxRowTaps() const;
 
   ConvBackpropInputParams params_;
   MicroKernel<Acc> kernel_;
