@@ -1,0 +1,59 @@
+// Launcher of the CUDA conv2d_backprop_input kernel.
+//
+// This header is the whole interface between the CUDA translation unit
+// (conv_backprop_input.cu.cc, compiled by nvcc, or by g++ through
+// cuda_emulation.h) and its callers (the TensorFlow kernel in gpu_kernel.cc,
+// the emulation test driver, the standalone GPU check's C shim). It includes
+// no CUDA, TensorFlow, Eigen or absl header: pointers are raw device
+// pointers, the stream is a cudaStream_t passed as void*.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_GPU_CONV_BACKPROP_INPUT_GPU_H_
+#define TF_CUSTOM_OP_CC_KERNELS_GPU_CONV_BACKPROP_INPUT_GPU_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cc/kernels/conv_params.h"
+
+namespace tf_custom_op {
+namespace gpu {
+
+// Element type of filter, out_backprop and the result. half and bfloat16 are
+// the 16-bit IEEE / brain formats (bit-compatible with Eigen's and CUDA's).
+enum class GpuDtype : int {
+  kHalf = 0,
+  kBfloat16 = 1,
+  kFloat = 2,
+  kDouble = 3,
+  kInt32 = 4,
+};
+
+// Device scratch the launcher needs (bytes, 256-byte aligned pieces): zero for
+// NHWC, a NHWC copy of out_backprop plus a NHWC result for NCHW.
+size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
+                                       const ConvBackpropInputParams& params,
+                                       bool nchw);
+
+// Computes dx from filter (HWIO) and dy on `stream` (a cudaStream_t, or
+// nullptr for the legacy default stream). `dy` and `dx` are in NCHW order when
+// `nchw`, else NHWC; `params` is always in NHWC terms (conv_params.h).
+// `workspace` must hold ConvBackpropInputWorkspaceBytes() bytes (may be null
+// when that is zero). Every element of dx is written exactly once, without
+// atomics: the result is deterministic.
+//
+// Returns nullptr on success, else a static error message (unsupported sizes
+// or the CUDA error of a failed launch). Kernel execution errors surface
+// asynchronously on the stream, as with any CUDA kernel.
+const char* LaunchConvBackpropInput(GpuDtype dtype,
+                                    const ConvBackpropInputParams& params,
+                                    bool nchw, const void* filter,
+                                    const void* out_backprop, void* in_backprop,
+                                    void* workspace, size_t workspace_bytes,
+                                    void* stream);
+
+// Fills `bytes` bytes at `ptr` with zeros on `stream`.
+const char* LaunchZeroFill(void* ptr, size_t bytes, void* stream);
+
+}  // namespace gpu
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_GPU_CONV_BACKPROP_INPUT_GPU_H_

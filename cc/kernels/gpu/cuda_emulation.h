@@ -1,0 +1,248 @@
+// Host emulation of the small part of CUDA the conv2d_backprop_input kernels
+// use, so that conv_backprop_input.cu.cc compiles with g++ as plain C++ and
+// its tiling, shared-memory staging and synchronisation run on a machine
+// without a GPU (tests/gpu_emulation).
+//
+// Model: a launch runs one host thread per CUDA thread of a block; the blocks
+// of the grid run one after another (each thread loops over them in the same
+// order), so a block's __shared__ variables (function-local statics here) are
+// owned by one block at a time. __syncthreads() is a barrier over the block's
+// threads; it also checks that every thread arrived from the same source line,
+// which catches a barrier in divergent code instead of silently pairing it with
+// another one. __syncwarp() is emulated as a block-wide barrier: the kernels
+// only call it in block-uniform code. Launches are serialised.
+//
+// Not expressible here (see docs/BENCHMARKS.md, GPU section): tensor-core
+// intrinsics (WMMA / mma.sync: the kernel uses its scalar fallback under the
+// same tiling), warp shuffles and votes, real concurrency between warps
+// (threads interleave under the OS scheduler, which exercises the barriers but
+// not the memory model), and timings.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_GPU_CUDA_EMULATION_H_
+#define TF_CUSTOM_OP_CC_KERNELS_GPU_CUDA_EMULATION_H_
+
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#define TFCO_CUDA_EMULATION_ACTIVE 1
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+// A block's shared variables are function-local statics: blocks run one at a
+// time and all threads of the running block see the same object.
+#define __shared__ static
+
+struct dim3 {
+  unsigned int x, y, z;
+  constexpr dim3(unsigned int vx = 1, unsigned int vy = 1, unsigned int vz = 1)
+      : x(vx), y(vy), z(vz) {}
+};
+struct uint3 {
+  unsigned int x, y, z;
+};
+
+inline thread_local uint3 threadIdx = {0, 0, 0};
+inline thread_local uint3 blockIdx = {0, 0, 0};
+inline dim3 blockDim;
+inline dim3 gridDim;
+
+// ---- A minimal runtime API -------------------------------------------------
+using cudaStream_t = struct CUstream_emulated*;
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorInvalidConfiguration = 9,
+};
+inline const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+  }
+  return "unknown error";
+}
+inline cudaError_t& EmulatedLastError() {
+  static thread_local cudaError_t e = cudaSuccess;
+  return e;
+}
+inline cudaError_t cudaGetLastError() {
+  cudaError_t e = EmulatedLastError();
+  EmulatedLastError() = cudaSuccess;
+  return e;
+}
+inline cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes,
+                                   cudaStream_t = nullptr) {
+  if (bytes) std::memset(ptr, value, bytes);
+  return cudaSuccess;
+}
+
+// ---- 16-bit floating-point types --------------------------------------------
+struct __half {
+  uint16_t bits;
+};
+struct __nv_bfloat16 {
+  uint16_t bits;
+};
+
+inline float tfco_bits_to_float(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint32_t tfco_float_to_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+inline float __half2float(__half h) {
+  const uint32_t sign = static_cast<uint32_t>(h.bits & 0x8000u) << 16;
+  const uint32_t exp = (h.bits >> 10) & 0x1fu;
+  const uint32_t mant = h.bits & 0x3ffu;
+  if (exp == 0) {
+    const float mag = static_cast<float>(mant) * 5.9604644775390625e-8f;  // 2^-24
+    return sign ? -mag : mag;
+  }
+  if (exp == 31) return tfco_bits_to_float(sign | 0x7f800000u | (mant << 13));
+  return tfco_bits_to_float(sign | ((exp + 112u) << 23) | (mant << 13));
+}
+
+// Round to nearest even, like __float2half_rn.
+inline __half __float2half_rn(float f) {
+  const uint32_t x = tfco_float_to_bits(f);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t absx = x & 0x7fffffffu;
+  __half h;
+  if (absx >= 0x7f800000u) {  // inf, nan
+    h.bits = sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0u);
+  } else if (absx >= 0x477ff000u) {  // >= 65520 rounds to inf
+    h.bits = sign | 0x7c00u;
+  } else if (absx < 0x38800000u) {  // below 2^-14: subnormal (or zero)
+    const float scaled = tfco_bits_to_float(absx) * 16777216.0f;  // exact
+    h.bits = sign | static_cast<uint16_t>(std::nearbyint(scaled));
+  } else {
+    const uint32_t mant = absx & 0x7fffffu;
+    const uint32_t exp = (absx >> 23) - 112u;
+    uint32_t v = (exp << 10) | (mant >> 13);
+    const uint32_t rem = mant & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (v & 1u))) ++v;
+    h.bits = static_cast<uint16_t>(sign | v);
+  }
+  return h;
+}
+
+inline float __bfloat162float(__nv_bfloat16 b) {
+  return tfco_bits_to_float(static_cast<uint32_t>(b.bits) << 16);
+}
+
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+  const uint32_t x = tfco_float_to_bits(f);
+  __nv_bfloat16 b;
+  if ((x & 0x7fffffffu) > 0x7f800000u) {
+    b.bits = static_cast<uint16_t>((x >> 16) | 0x40u);
+  } else {
+    b.bits = static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+  }
+  return b;
+}
+
+// ---- Threads, barrier, launch -----------------------------------------------
+namespace tfco_emu {
+
+class BlockBarrier {
+ public:
+  explicit BlockBarrier(int count) : count_(count) {}
+
+  // All `count` threads must call Wait with the same site id.
+  void Wait(int site) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (waiting_ == 0) {
+      site_ = site;
+    } else if (site != site_) {
+      std::fprintf(stderr,
+                   "cuda_emulation: __syncthreads mismatch: a thread reached "
+                   "the barrier at line %d while others wait at line %d "
+                   "(barrier in divergent code?)\n",
+                   site, site_);
+      std::abort();
+    }
+    const uint64_t generation = generation_;
+    if (++waiting_ == count_) {
+      waiting_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != generation; });
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const int count_;
+  int waiting_ = 0;
+  int site_ = 0;
+  uint64_t generation_ = 0;
+};
+
+inline BlockBarrier*& CurrentBarrier() {
+  static BlockBarrier* barrier = nullptr;
+  return barrier;
+}
+
+constexpr int kEndOfBlockSite = -1;
+
+inline void SyncThreads(int site) { CurrentBarrier()->Wait(site); }
+
+// Runs body() as every thread of every block of the grid.
+template <typename Body>
+void RunGrid(dim3 grid, dim3 block, Body&& body) {
+  static std::mutex launch_mu;
+  std::lock_guard<std::mutex> guard(launch_mu);
+  const unsigned int threads = block.x * block.y * block.z;
+  if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 ||
+      grid.z == 0 || grid.y > 65535 || grid.z > 65535 || block.z > 64) {
+    EmulatedLastError() = cudaErrorInvalidConfiguration;
+    return;
+  }
+  gridDim = grid;
+  blockDim = block;
+  BlockBarrier barrier(static_cast<int>(threads));
+  CurrentBarrier() = &barrier;
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (unsigned int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      threadIdx = uint3{t % block.x, (t / block.x) % block.y,
+                        t / (block.x * block.y)};
+      for (unsigned int bz = 0; bz < grid.z; ++bz) {
+        for (unsigned int by = 0; by < grid.y; ++by) {
+          for (unsigned int bx = 0; bx < grid.x; ++bx) {
+            blockIdx = uint3{bx, by, bz};
+            body();
+            barrier.Wait(kEndOfBlockSite);
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  CurrentBarrier() = nullptr;
+}
+
+}  // namespace tfco_emu
+
+#define __syncthreads() ::tfco_emu::SyncThreads(__LINE__)
+#define __syncwarp(...) ::tfco_emu::SyncThreads(__LINE__)
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_GPU_CUDA_EMULATION_H_
