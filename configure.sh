@@ -28,6 +28,8 @@ elif what == "include":
     print(tf.sysconfig.get_include())
 elif what == "lib":
     print(tf.sysconfig.get_lib())
+elif what == "python":
+    print(sys.executable)
 PY
 }
 
@@ -36,6 +38,9 @@ TF_CFLAGS=$(read_tf cflags)
 TF_LFLAGS=$(read_tf lflags)
 TF_INCLUDE=$(read_tf include)
 TF_LIB=$(read_tf lib)
+# Absolute path of the interpreter (a venv's python is not resolved to the
+# system one): Bazel's tests run with it.
+PYTHON_ABS=$(read_tf python)
 
 # CUDA: the GPU kernel is built when nvcc is found (CUDA_HOME, PATH, or the
 # default toolkit location); otherwise the build is CPU-only.
@@ -59,9 +64,15 @@ NVCC=$NVCC
 CUDA_HOME=$CUDA_HOME_DETECTED
 CFG
 
+# Read by build_defs/local_config.bzl (values with spaces are quoted).
 cat > .bazelrc.configure <<CFG
+# Written by configure.sh: do not edit (re-run ./configure.sh instead).
+build --repo_env=TF_VERSION=$TF_VERSION
 build --repo_env=TF_INCLUDE_DIR=$TF_INCLUDE
 build --repo_env=TF_LIB_DIR=$TF_LIB
+build "--repo_env=TF_CFLAGS=$TF_CFLAGS"
+build "--repo_env=TF_LFLAGS=$TF_LFLAGS"
+build --repo_env=PYTHON_BIN_PATH=$PYTHON_ABS
 build --repo_env=TF_CUSTOM_OP_NVCC=$NVCC
 build --repo_env=TF_CUSTOM_OP_CUDA_HOME=$CUDA_HOME_DETECTED
 build --action_env=TF_CUSTOM_OP_CUDA_HOME=$CUDA_HOME_DETECTED

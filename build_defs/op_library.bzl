@@ -1,0 +1,115 @@
+"""The op library's C++/CUDA targets, from op_build.py's source lists.
+
+Mirrors build_tools/op_build.py (the setup.py build) target by target:
+  * TF_SOURCES + PLAIN_SOURCES: one cc_library with TensorFlow's flags;
+  * X86_SOURCES: one cc_library per file, with its ISA flags on x86-64 only;
+  * GPU_TF_SOURCES (-DGOOGLE_CUDA=1) and CUDA_SOURCES (a genrule calling nvcc),
+    when configure.sh found nvcc and those files exist; CPU-only otherwise.
+"""
+
+load("@local_config_op_build//:defs.bzl", "CUDA_ARCHS", "CUDA_ENABLED", "NVCC")
+load("@local_config_tf//:defs.bzl", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
+
+# As op_build.py: -O3 and its warnings (TF's headers are -isystem).
+OP_COPTS = TF_COPTS + ["-O3", "-Wall", "-Wextra"]
+
+def _nvcc_object(name, src, hdrs):
+    """A genrule compiling one CUDA source with nvcc into a PIC object."""
+    out = name + ".pic.o"
+    gencode = []
+    for arch in CUDA_ARCHS:
+        gencode.append("-gencode arch=compute_{a},code=sm_{a}".format(a = arch))
+    gencode.append("-gencode arch=compute_{a},code=compute_{a}".format(a = CUDA_ARCHS[-1]))
+    defines = " ".join(["-D" + d for d in TF_DEFINES])
+    native.genrule(
+        name = name,
+        srcs = [src] + hdrs,
+        outs = [out],
+        cmd = " ".join([
+            NVCC,
+            "-std=c++17 -O3 -x cu -Xcompiler -fPIC -I.",
+            defines,
+            "--expt-relaxed-constexpr",
+            " ".join(gencode),
+            "-c $(location {}) -o $@".format(src),
+        ]),
+        message = "nvcc " + src,
+    )
+    return out
+
+def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cuda_sources):
+    """Defines cc_library `name` holding every object of the op library.
+
+    Its dependents get the objects with alwayslink (the op and kernel
+    registrations are static initializers nothing else refers to). Also
+    defines `name + "_build_info"`, the _build_info.json that op_build.py
+    writes next to the library (TensorFlow version, CUDA or not), which the
+    package checks at load time. Must be called from the root package: the
+    source paths are op_build.py's, relative to the workspace root.
+    """
+    hdrs = native.glob(["cc/**/*.h"])
+    tf = "@local_config_tf//:tensorflow"
+    deps = []
+
+    for src, flags in x86_sources.items():
+        lib = name + "_" + src.split("/")[-1].replace(".", "_")
+        native.cc_library(
+            name = lib,
+            srcs = [src],
+            hdrs = hdrs,
+            copts = OP_COPTS + select({
+                "//:x86_64": flags,
+                "//conditions:default": [],
+            }),
+            deps = [tf],
+            alwayslink = True,
+        )
+        deps.append(":" + lib)
+
+    present = native.glob(gpu_tf_sources + cuda_sources)
+    use_cuda = CUDA_ENABLED and len(present) == len(gpu_tf_sources + cuda_sources)
+    if use_cuda:
+        objects = []
+        for src in cuda_sources:
+            objects.append(_nvcc_object(
+                name = name + "_" + src.split("/")[-1].replace(".", "_"),
+                src = src,
+                hdrs = hdrs,
+            ))
+        native.cc_library(
+            name = name + "_gpu",
+            srcs = gpu_tf_sources + objects,
+            hdrs = hdrs,
+            copts = OP_COPTS,
+            local_defines = ["GOOGLE_CUDA=1"],
+            deps = [tf, "@local_config_op_build//:cudart"],
+            alwayslink = True,
+        )
+        deps.append(":" + name + "_gpu")
+
+    native.genrule(
+        name = name + "_build_info",
+        outs = [name + "_build_info.json"],
+        cmd = "\n".join([
+            "cat > $@ <<EOF",
+            "{",
+            '  "tensorflow_version": "%s",' % TF_VERSION,
+            '  "cuda": %s,' % ("true" if use_cuda else "false"),
+            '  "cuda_archs": %s,' % (json.encode(CUDA_ARCHS) if use_cuda else "[]"),
+            '  "machine": "$$(uname -m)",',
+            '  "build": "bazel"',
+            "}",
+            "EOF",
+        ]),
+        visibility = ["//visibility:public"],
+    )
+
+    native.cc_library(
+        name = name,
+        srcs = tf_sources + plain_sources,
+        hdrs = hdrs,
+        copts = OP_COPTS,
+        deps = [tf] + deps,
+        alwayslink = True,
+        visibility = ["//visibility:public"],
+    )
