@@ -20,15 +20,24 @@
 #ifndef TF_CUSTOM_OP_CC_KERNELS_GPU_CUDA_EMULATION_H_
 #define TF_CUSTOM_OP_CC_KERNELS_GPU_CUDA_EMULATION_H_
 
+#include <atomic>
+#include <climits>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #define TFCO_CUDA_EMULATION_ACTIVE 1
 
@@ -159,40 +168,73 @@ inline __nv_bfloat16 __float2bfloat16_rn(float f) {
 // ---- Threads, barrier, launch -----------------------------------------------
 namespace tfco_emu {
 
+// Barrier over the block's threads. On Linux the waiters sleep on a futex of
+// the generation word (no mutex to re-acquire on wake-up: with hundreds of
+// threads on a few cores that hand-off dominated the run time); elsewhere a
+// mutex and condition variable.
 class BlockBarrier {
  public:
   explicit BlockBarrier(int count) : count_(count) {}
 
   // All `count` threads must call Wait with the same site id.
   void Wait(int site) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (waiting_ == 0) {
-      site_ = site;
-    } else if (site != site_) {
-      std::fprintf(stderr,
-                   "cuda_emulation: __syncthreads mismatch: a thread reached "
-                   "the barrier at line %d while others wait at line %d "
-                   "(barrier in divergent code?)\n",
-                   site, site_);
-      std::abort();
-    }
-    const uint64_t generation = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
+    const uint32_t generation = generation_.load(std::memory_order_acquire);
+    const int arrived = arrived_.fetch_add(1, std::memory_order_acq_rel);
+    if (arrived == 0) {
+      site_.store(site, std::memory_order_relaxed);
+      site_set_.store(generation + 1, std::memory_order_release);
     } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
+      while (site_set_.load(std::memory_order_acquire) != generation + 1) {
+        std::this_thread::yield();
+      }
+      const int first = site_.load(std::memory_order_relaxed);
+      if (first != site) {
+        std::fprintf(stderr,
+                     "cuda_emulation: __syncthreads mismatch: a thread reached "
+                     "the barrier at line %d while others wait at line %d "
+                     "(barrier in divergent code?)\n",
+                     site, first);
+        std::abort();
+      }
     }
+    if (arrived + 1 == count_) {
+      arrived_.store(0, std::memory_order_relaxed);
+#if defined(__linux__)
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&generation_),
+              FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+#else
+      std::lock_guard<std::mutex> lock(mu_);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+      cv_.notify_all();
+#endif
+      return;
+    }
+#if defined(__linux__)
+    while (generation_.load(std::memory_order_acquire) == generation) {
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&generation_),
+              FUTEX_WAIT_PRIVATE, generation, nullptr, nullptr, 0);
+    }
+#else
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] {
+      return generation_.load(std::memory_order_acquire) != generation;
+    });
+#endif
   }
 
  private:
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t),
+                "futex word");
+  const int count_;
+  std::atomic<int> arrived_{0};
+  std::atomic<int> site_{0};
+  std::atomic<uint32_t> site_set_{0};
+  std::atomic<uint32_t> generation_{0};
+#if !defined(__linux__)
   std::mutex mu_;
   std::condition_variable cv_;
-  const int count_;
-  int waiting_ = 0;
-  int site_ = 0;
-  uint64_t generation_ = 0;
+#endif
 };
 
 inline BlockBarrier*& CurrentBarrier() {
@@ -203,6 +245,67 @@ inline BlockBarrier*& CurrentBarrier() {
 constexpr int kEndOfBlockSite = -1;
 
 inline void SyncThreads(int site) { CurrentBarrier()->Wait(site); }
+
+// Host threads that play the CUDA threads, created once and reused by every
+// launch (creating hundreds of threads per launch cost more than the kernels).
+class WorkerPool {
+ public:
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    start_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  // Runs job(t) on workers 0 .. n-1 and waits for all of them.
+  template <typename Job>
+  void Run(unsigned n, Job& job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (workers_.size() < n) {
+      const unsigned index = static_cast<unsigned>(workers_.size());
+      workers_.emplace_back([this, index] { Loop(index); });
+    }
+    job_ = [&job](unsigned t) { job(t); };
+    active_ = n;
+    remaining_ = n;
+    ++launch_;
+    start_.notify_all();
+    done_.wait(lock, [&] { return remaining_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Loop(unsigned index) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      start_.wait(lock, [&] { return stop_ || launch_ != seen; });
+      if (stop_) return;
+      seen = launch_;
+      if (index >= active_) continue;
+      std::function<void(unsigned)> job = job_;
+      lock.unlock();
+      job(index);
+      lock.lock();
+      if (--remaining_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  std::vector<std::thread> workers_;
+  std::function<void(unsigned)> job_;
+  unsigned active_ = 0, remaining_ = 0;
+  uint64_t launch_ = 0;
+  bool stop_ = false;
+};
+
+inline WorkerPool& Workers() {
+  static WorkerPool pool;
+  return pool;
+}
 
 // Runs body() as every thread of every block of the grid.
 template <typename Body>
@@ -219,24 +322,20 @@ void RunGrid(dim3 grid, dim3 block, Body&& body) {
   blockDim = block;
   BlockBarrier barrier(static_cast<int>(threads));
   CurrentBarrier() = &barrier;
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (unsigned int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      threadIdx = uint3{t % block.x, (t / block.x) % block.y,
-                        t / (block.x * block.y)};
-      for (unsigned int bz = 0; bz < grid.z; ++bz) {
-        for (unsigned int by = 0; by < grid.y; ++by) {
-          for (unsigned int bx = 0; bx < grid.x; ++bx) {
-            blockIdx = uint3{bx, by, bz};
-            body();
-            barrier.Wait(kEndOfBlockSite);
-          }
+  auto job = [&](unsigned t) {
+    threadIdx = uint3{t % block.x, (t / block.x) % block.y,
+                      t / (block.x * block.y)};
+    for (unsigned int bz = 0; bz < grid.z; ++bz) {
+      for (unsigned int by = 0; by < grid.y; ++by) {
+        for (unsigned int bx = 0; bx < grid.x; ++bx) {
+          blockIdx = uint3{bx, by, bz};
+          body();
+          barrier.Wait(kEndOfBlockSite);
         }
       }
-    });
-  }
-  for (auto& th : pool) th.join();
+    }
+  };
+  Workers().Run(threads, job);
   CurrentBarrier() = nullptr;
 }
 
