@@ -1,0 +1,325 @@
+"""Runs conv2d_backprop_input cases in a child process and records each outcome.
+
+Used by test_hostile_inputs.py (and runnable by hand for a survey of TF's own
+op): malformed inputs may crash an op, so they never run inside pytest. The
+child appends one JSON line per (case, mode) to a results file, writing a
+"start" line first and flushing, so that the parent knows which call killed
+the process (crash), or ran too long (hang), and can restart after it.
+
+    python tests/_hostile_runner.py CASES.json RESULTS.jsonl ARRAYS_DIR \
+        --impl ours|builtin [--skip N]
+
+Each case is a dict (see test_hostile_inputs.py): tensor specs for
+input_sizes / filter / out_backprop, the op's attributes, optional
+`wrapper_padding` (what the Python wrapper gets for `padding`) and the modes
+to run:
+  wrapper        the Python wrapper, eagerly
+  raw            the generated raw op function, eagerly (no Python checks)
+  function       the raw op inside tf.function with constant inputs
+  graphdef       a hand-built GraphDef, Placeholders of unknown shape fed at
+                 run time (the shape function cannot see anything), run in a
+                 tf.compat.v1.Session
+  graphdef_const the same GraphDef with Const inputs (shape function and
+                 grappler's constant folding see the values)
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import traceback
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+BIG_RESULT = 1 << 22  # arrays with more elements are summarised, not saved
+
+
+def make_array(spec):
+    """A numpy array from a tensor spec (see test_hostile_inputs.tensor)."""
+    import tensorflow as tf
+    dtype = spec["dtype"]
+    np_dtype = tf.as_dtype(dtype).as_numpy_dtype
+    if "value" in spec:
+        return np.array(spec["value"], dtype=np_dtype)
+    shape = spec["shape"]
+    fill = spec.get("fill", "randint")
+    rng = np.random.default_rng(spec.get("seed", 0))
+    if fill == "randint":
+        data = rng.integers(-3, 4, size=shape).astype(np.float64)
+    elif fill == "big_pos":
+        # Times a huge positive filter every product is 0 or beyond the largest
+        # float, and all have one sign: the result is 0 or +Inf whatever the
+        # summation order (and with or without FMA).
+        data = rng.choice([0.0, 2.0, 3.0], size=shape)
+    elif fill == "zeros":
+        data = np.zeros(shape)
+    elif fill == "ones":
+        data = np.ones(shape)
+    elif fill == "constant":
+        data = np.full(shape, float(spec["constant"]))
+    elif fill == "nonfinite":
+        # Integers with NaN, +Inf and -Inf sprinkled at seeded positions.
+        data = rng.integers(-3, 4, size=shape).astype(np.float64)
+        flat = data.reshape(-1)
+        if flat.size:
+            picks = rng.choice(flat.size, size=min(flat.size, 3), replace=False)
+            for index, value in zip(picks, [np.nan, np.inf, -np.inf]):
+                flat[index] = value
+    else:
+        raise ValueError(f"unknown fill {fill}")
+    for index in spec.get("inf_at", []):
+        data.reshape(-1)[index] = np.inf
+    return data.astype(np_dtype)
+
+
+def _attrs(case):
+    return dict(strides=case["strides"], padding=case.get("padding", "VALID"),
+                explicit_paddings=case.get("explicit_paddings", []),
+                data_format=case.get("data_format", "NHWC"),
+                dilations=case.get("dilations", [1, 1, 1, 1]),
+                use_cudnn_on_gpu=True)
+
+
+def _wrapper_padding(case):
+    if "wrapper_padding" in case:
+        return case["wrapper_padding"]
+    padding = case.get("padding", "VALID")
+    if padding != "EXPLICIT":
+        return padding
+    flat = case.get("explicit_paddings", [])
+    return [flat[i:i + 2] for i in range(0, len(flat), 2)]
+
+
+def _graphdef(case, op_name, arrays, const):
+    import tensorflow as tf
+    from tensorflow.core.framework import graph_pb2
+    graph_def = graph_pb2.GraphDef()
+    names = ["input_sizes", "filter", "out_backprop"]
+    for name, array in zip(names, arrays):
+        node = graph_def.node.add()
+        node.name = name
+        dtype = tf.as_dtype(array.dtype)
+        if const:
+            node.op = "Const"
+            node.attr["dtype"].type = dtype.as_datatype_enum
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(array))
+        else:
+            node.op = "Placeholder"
+            node.attr["dtype"].type = dtype.as_datatype_enum
+    op = graph_def.node.add()
+    op.name = "result"
+    op.op = op_name
+    op.input.extend(names)
+    attrs = _attrs(case)
+    op.attr["T"].type = tf.as_dtype(arrays[1].dtype).as_datatype_enum
+    op.attr["strides"].list.i.extend(attrs["strides"])
+    op.attr["padding"].s = attrs["padding"].encode()
+    op.attr["explicit_paddings"].list.i.extend(attrs["explicit_paddings"])
+    op.attr["data_format"].s = attrs["data_format"].encode()
+    op.attr["dilations"].list.i.extend(attrs["dilations"])
+    op.attr["use_cudnn_on_gpu"].b = True
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    feed = {} if const else {f"{n}:0": a for n, a in zip(names, arrays)}
+    with tf.compat.v1.Session(graph=graph) as session:
+        return session.run("result:0", feed_dict=feed)
+
+
+def run_one(case, mode, impl):
+    import tensorflow as tf
+    if impl == "ours":
+        import tf_custom_op
+        module = tf_custom_op.op_module()
+        wrapper = tf_custom_op.conv2d_backprop_input
+        raw = module.tf_custom_op_conv2d_backprop_input
+        op_name = tf_custom_op.OP_NAME
+    else:
+        wrapper = tf.compat.v1.nn.conv2d_backprop_input
+        raw = tf.raw_ops.Conv2DBackpropInput
+        op_name = "Conv2DBackpropInput"
+    arrays = [make_array(case[k]) for k in ("input_sizes", "filter", "out_backprop")]
+    if mode == "wrapper":
+        tensors = [tf.constant(a) for a in arrays]
+        attrs = _attrs(case)
+        result = wrapper(tensors[0], tensors[1], tensors[2], strides=attrs["strides"],
+                         padding=_wrapper_padding(case), data_format=attrs["data_format"],
+                         dilations=attrs["dilations"])
+        return result.numpy()
+    if mode == "raw":
+        tensors = [tf.constant(a) for a in arrays]
+        return raw(input_sizes=tensors[0], filter=tensors[1], out_backprop=tensors[2],
+                   **_attrs(case)).numpy()
+    if mode == "function":
+        @tf.function
+        def call():
+            tensors = [tf.constant(a) for a in arrays]
+            return raw(input_sizes=tensors[0], filter=tensors[1], out_backprop=tensors[2],
+                       **_attrs(case))
+        return call().numpy()
+    if mode in ("graphdef", "graphdef_const"):
+        return _graphdef(case, op_name, arrays, const=mode == "graphdef_const")
+    raise ValueError(f"unknown mode {mode}")
+
+
+def describe(result, path):
+    out = {"status": "ok", "shape": list(result.shape), "dtype": str(result.dtype)}
+    if result.size <= BIG_RESULT:
+        np.save(path, result)
+        out["array"] = path
+    else:
+        flat = result.reshape(-1)
+        out["all_zero"] = bool(not np.any(flat))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("cases")
+    parser.add_argument("results")
+    parser.add_argument("arrays")
+    parser.add_argument("--impl", choices=["ours", "builtin"], default="ours")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="number of (case, mode) calls already done")
+    args = parser.parse_args(argv)
+    with open(args.cases) as f:
+        cases = json.load(f)
+    import tensorflow as tf
+    if args.impl == "ours":
+        import tf_custom_op
+        tf_custom_op.op_module()
+    calls = [(case, mode) for case in cases for mode in case["modes"]]
+    with open(args.results, "a") as out:
+        def emit(record):
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+        for index, (case, mode) in enumerate(calls):
+            if index < args.skip:
+                continue
+            key = {"index": index, "case": case["name"], "mode": mode}
+            emit(dict(key, event="start"))
+            try:
+                result = run_one(case, mode, args.impl)
+                path = os.path.join(args.arrays, f"{args.impl}.{index}.npy")
+                record = describe(np.asarray(result), path)
+            except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as err:
+                record = {"status": "error", "type": type(err).__name__,
+                          "message": str(err).splitlines()[0][:500] if str(err) else ""}
+            except Exception as err:  # noqa: BLE001  (recorded, judged by the test)
+                record = {"status": "error", "type": type(err).__name__,
+                          "message": traceback.format_exc()[-500:]}
+            record["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            emit(dict(key, event="done", **record))
+    return 0
+
+
+
+# ---------------------------------------------------------------------------
+# Parent side: drives the child, restarting it after a crash or a hang.
+
+RUNNER = os.path.abspath(__file__)
+
+
+def _sanitized():
+    return "asan" in os.environ.get("LD_PRELOAD", "")
+
+
+def _limit_memory(limit_bytes):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+def drive(cases, impl, workdir, call_timeout=120.0, memory_limit=12 << 30, env=None):
+    """Runs every (case, mode) of `cases` with `impl` in child processes.
+
+    Returns {(case name, mode): record}; a record's "status" is "ok", "error",
+    "crash" (the child died: signal or exit code and its stderr tail) or "hang"
+    (killed after `call_timeout` seconds). The child's address space is capped
+    at `memory_limit` bytes (not under AddressSanitizer, whose shadow memory
+    needs terabytes of address space) so that a runaway allocation fails
+    instead of exhausting the shared machine.
+    """
+    import subprocess
+    import time
+    os.makedirs(workdir, exist_ok=True)
+    cases_path = os.path.join(workdir, f"{impl}.cases.json")
+    results_path = os.path.join(workdir, f"{impl}.results.jsonl")
+    arrays_dir = os.path.join(workdir, "arrays")
+    os.makedirs(arrays_dir, exist_ok=True)
+    with open(cases_path, "w") as f:
+        json.dump(cases, f)
+    open(results_path, "w").close()
+    calls = [(case["name"], mode) for case in cases for mode in case["modes"]]
+    outcomes = {}
+    skip = 0
+    attempt = 0
+    limit = None if (_sanitized() or not memory_limit) else _limit_memory(memory_limit)
+    child_env = dict(os.environ if env is None else env)
+    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    root = os.path.dirname(os.path.dirname(RUNNER))
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [root, child_env.get("PYTHONPATH", "")] if p)
+    offset = 0
+    while skip < len(calls):
+        attempt += 1
+        stderr_path = os.path.join(workdir, f"{impl}.stderr.{attempt}")
+        with open(stderr_path, "w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, RUNNER, cases_path, results_path, arrays_dir,
+                 "--impl", impl, "--skip", str(skip)],
+                stdout=subprocess.DEVNULL, stderr=stderr, env=child_env,
+                preexec_fn=limit, cwd=root)
+            pending = None  # (index, started at)
+            launched = time.monotonic()
+            hung = False
+            while True:
+                finished = proc.poll() is not None
+                with open(results_path) as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                complete = chunk[:chunk.rfind("\n") + 1] if "\n" in chunk else ""
+                offset += len(complete.encode())
+                for line in complete.splitlines():
+                    record = json.loads(line)
+                    if record["event"] == "start":
+                        pending = (record["index"], time.monotonic())
+                    else:
+                        outcomes[calls[record["index"]]] = record
+                        skip = record["index"] + 1
+                        pending = None
+                if finished:
+                    break
+                now = time.monotonic()
+                if (pending and now - pending[1] > call_timeout) or (
+                        not pending and now - launched > call_timeout + 300):
+                    proc.kill()
+                    proc.wait()
+                    hung = True
+                    break
+                time.sleep(0.05)
+        if skip >= len(calls):
+            break
+        with open(stderr_path, errors="replace") as f:
+            tail = f.read()[-3000:]
+        if pending is None:
+            # Died (or hung) outside any call: importing TF or loading the library.
+            for key in calls[skip:]:
+                outcomes[key] = {"status": "crash", "returncode": proc.returncode,
+                                 "stderr": tail, "outside_call": True}
+            break
+        index = pending[0]
+        if hung:
+            outcomes[calls[index]] = {"status": "hang", "seconds": call_timeout,
+                                      "stderr": tail}
+        else:
+            outcomes[calls[index]] = {"status": "crash", "returncode": proc.returncode,
+                                      "stderr": tail}
+        skip = index + 1
+    return outcomes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
