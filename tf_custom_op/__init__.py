@@ -15,7 +15,18 @@ from tf_custom_op._routing import conv2d_backprop_input
 from tf_custom_op.patching import is_patched, patch, patched, unpatch
 from tf_custom_op.transpose import conv2d_transpose, conv2d_transpose_v1
 
+from tf_custom_op import saved_model  # noqa: F401  (tf_custom_op.saved_model.load)
+
 __version__ = "0.1.0"
+
+# Register the op now when the library loads, so that `import tf_custom_op` is
+# all a process needs before tf.saved_model.load / tf.compat.v1 import_meta_graph
+# of a model that uses it. A failure is not raised here (the import never
+# fails): the first use of the op raises it again, with the fix.
+try:
+    op_module()
+except Exception:  # pylint: disable=broad-except
+    pass
 
 __all__ = [
     "OP_NAME",

@@ -90,6 +90,7 @@ def builtin_backprop_input(*args, **kwargs):
     return _BUILTIN_BACKPROP_INPUT(*args, **kwargs)
 
 
+@tf.autograph.experimental.do_not_convert
 def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylint: disable=redefined-builtin,dangerous-default-value
                    use_cudnn_on_gpu=True, explicit_paddings=[], data_format="NHWC",
                    dilations=[1, 1, 1, 1], name=None, force_builtin=False):
@@ -106,6 +107,7 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
     return _loader.raw_op()(**kwargs)
 
 
+@tf.autograph.experimental.do_not_convert
 def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-default-value
         input_sizes,
         filter=None,

@@ -57,13 +57,20 @@ def _conv2d_gradient(op, grad):
         data_format=_attr_str(op.get_attr("data_format")),
         dilations=op.get_attr("dilations"),
     )
+    # Eager tapes say which inputs need no gradient: skip those (this also
+    # lets a dilated conv's input gradient work where TF's CPU
+    # Conv2DBackpropFilter refuses dilation).
+    skip = set(getattr(op, "skip_input_indices", None) or ())
     shape_0, shape_1 = array_ops.shape_n([op.inputs[0], op.inputs[1]])
     # Eager tapes inside tf.function hand us a mock op without a graph.
     forward_graph = getattr(op, "graph", None)
     xla = False if _context.executing_eagerly() else _routing.in_xla_context(None, forward_graph)
-    input_grad = _routing.backprop_input(
-        shape_0, op.inputs[1], grad, force_builtin=xla, **attrs)
-    filter_grad = _ORIGINALS["conv2d_backprop_filter"](op.inputs[0], shape_1, grad, **attrs)
+    input_grad = filter_grad = None
+    if 0 not in skip:
+        input_grad = _routing.backprop_input(
+            shape_0, op.inputs[1], grad, force_builtin=xla, **attrs)
+    if 1 not in skip:
+        filter_grad = _ORIGINALS["conv2d_backprop_filter"](op.inputs[0], shape_1, grad, **attrs)
     return [input_grad, filter_grad]
 
 

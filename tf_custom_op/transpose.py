@@ -51,6 +51,7 @@ def _lookup_alias(new_name, new_value, old_name, old_value):
     return new_value
 
 
+@tf.autograph.experimental.do_not_convert
 def conv2d_transpose(  # pylint: disable=redefined-builtin
         input,
         filters,
@@ -96,6 +97,7 @@ def conv2d_transpose(  # pylint: disable=redefined-builtin
             name=scope)
 
 
+@tf.autograph.experimental.do_not_convert
 def conv2d_transpose_v1(  # pylint: disable=redefined-builtin
         value=None,
         filter=None,
