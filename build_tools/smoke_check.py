@@ -93,6 +93,7 @@ def run(library):
             "shape": list(got_np.shape),
             "max_rel_error": err,
             "passed": passed,
+            "sum": float(np.sum(got_np.astype(np.float64))),
             "sha256": hashlib.sha256(np.ascontiguousarray(got_np).tobytes()).hexdigest(),
         }
     summary["passed"] = ok
