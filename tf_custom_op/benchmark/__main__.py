@@ -51,12 +51,21 @@ def _run_cases(args):
 
 def _worker(args):
     _setup_threads(args.threads)
+    from tf_custom_op.benchmark import timing
+    peak = timing.sgemm_gflops()
     _, results = _run_cases(args)
-    json.dump(results, sys.stdout)
+    json.dump({"sgemm_gflops": peak, "results": results}, sys.stdout)
 
 
-def _onednn_off(argv):
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3")
+def _run_worker(argv, onednn):
+    """Times every case in a fresh process with oneDNN on or off.
+
+    TF reads TF_ENABLE_ONEDNN_OPTS once, at import, and enables oneDNN by
+    default only on some x86 CPUs, so each mode gets its own process with the
+    variable set explicitly.
+    """
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
+               TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--worker"] + argv,
                          env=env, stdout=subprocess.PIPE, check=True)
     return json.loads(out.stdout)
@@ -69,17 +78,17 @@ def main(argv=None):
     if args.worker:
         _worker(args)
         return 0
-    _setup_threads(args.threads)
-    from tf_custom_op.benchmark import report, timing
+    from tf_custom_op.benchmark import report, suite
     import tf_custom_op
-    peak = timing.sgemm_gflops()
-    cases, results = _run_cases(args)
-    off = None if args.no_onednn_off else _onednn_off(argv)
-    rows = report.rows_of(cases, results, off, peak)
+    cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
+    on = _run_worker(argv, onednn=True)
+    off = None if args.no_onednn_off else _run_worker(argv, onednn=False)
+    results, peak = on["results"], on["sgemm_gflops"]
+    off = off and off["results"]
+    rows = report.rows_of(cases, results, off, peak, args.threads)
     summary = report.print_table(rows, peak, args.threads, args.repeats)
     os.makedirs(args.out, exist_ok=True)
     meta = {"threads": args.threads, "repeats": args.repeats, "sgemm_gflops": peak,
-            "kernel": tf_custom_op.op_module() and "see build info",
             "build": tf_custom_op.build_info()}
     json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
     report.write_json(json_path, rows, summary, meta)

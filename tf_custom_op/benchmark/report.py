@@ -11,10 +11,13 @@ def geomean(values):
 
 
 def _fmt(value, spec):
-    return format(value, spec) if value is not None else "-"
+    if value is None:
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return "-".rjust(int(width or 1))
+    return format(value, spec)
 
 
-def rows_of(cases, results, off_results, peak):
+def rows_of(cases, results, off_results, peak, threads):
     rows = []
     for case, res, off in zip(cases, results, off_results or [None] * len(cases)):
         ours_gf = case.flops / res["ours"] / 1e9
@@ -27,6 +30,7 @@ def rows_of(cases, results, off_results, peak):
             "tf_gflops": case.flops / res["tf"] / 1e9 if res["tf"] else None,
             "ratio_tf": res["tf"] / res["ours"] if res["tf"] else None,
             "tf_error": res["tf_error"], "max_rel_err": res["max_err"],
+            "extra_mb": case.extra_memory_bytes(threads) / 2**20,
         }
         if off is not None:
             row["tf_off_ms"] = off["tf"] * 1e3 if off["tf"] else None
@@ -38,7 +42,7 @@ def rows_of(cases, results, off_results, peak):
 
 def print_table(rows, peak, threads, repeats, file=None):
     header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
-              f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9}")
+              f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8}")
     print(f"threads={threads}  best of {repeats}  sgemm peak={peak:.0f} GFLOP/s  "
           "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0)", file=file)
     print(header, file=file)
@@ -47,13 +51,15 @@ def print_table(rows, peak, threads, repeats, file=None):
         print(f"{r['layer']:32} {r['ours_ms']:9.3f} {r['ours_gflops']:8.1f} "
               f"{_fmt(r['pct_peak'], '6.1f')} {_fmt(r['tf_ms'], '9.3f')} "
               f"{_fmt(r['ratio_tf'], '6.2f')} {_fmt(r.get('tf_off_ms'), '10.3f')} "
-              f"{_fmt(r.get('ratio_tf_off'), '8.2f')} {_fmt(r['max_rel_err'], '9.1e')}",
+              f"{_fmt(r.get('ratio_tf_off'), '8.2f')} {_fmt(r['max_rel_err'], '9.1e')} "
+              f"{r['extra_mb']:8.2f}",
               file=file)
     headline = [r for r in rows if r["dtype"] == "float32" and r["data_format"] == "NHWC"]
     g_on = geomean([r["ratio_tf"] for r in headline])
     g_off = geomean([r.get("ratio_tf_off") for r in headline])
     print(f"geomean over fp32 NHWC layers: xTF {_fmt(g_on, '.2f')}   "
-          f"xTF-off {_fmt(g_off, '.2f')}", file=file)
+          f"xTF-off {_fmt(g_off, '.2f')}   peak extra memory of the op: "
+          f"{max(r['extra_mb'] for r in rows):.2f} MB", file=file)
     for r in rows:
         for key in ("tf_error", "tf_off_error"):
             if r.get(key):

@@ -30,6 +30,22 @@ class Case:
         self.padding = pad
         self.stride, self.dilation = stride, dil
 
+    def extra_memory_bytes(self, threads):
+        """Peak memory the op allocates beyond its output, mirroring
+        cc/kernels/cpu/gather_engine.cc: the packed filter (channel blocks
+        padded to the micro-kernel width) plus, per thread, the staged dy rows
+        and one dx row when the tensors are not float NHWC (or double NHWC)."""
+        r, s, c, k = self.filter_shape
+        acc = 8 if self.dtype == "float64" else 4
+        width = 8 if self.dtype == "float64" else 16
+        packed = r * s * (-(-c // width) * width) * k * acc
+        n, p, q, _ = self.nhwc_dy
+        _, _, w, _ = self.nhwc_input
+        staged = self.data_format == "NCHW" or self.dtype not in ("float32", "float64")
+        row_taps = -(-r // self.stride)
+        per_thread = ((row_taps + 1) * q * k + w * c) * acc if staged else 0
+        return packed + threads * per_thread
+
     @property
     def name(self):
         suffix = "" if (self.dtype, self.data_format) == ("float32", "NHWC") else \
