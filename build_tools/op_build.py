@@ -38,6 +38,13 @@ GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]
 CUDA_SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc"]
 CUDA_ARCHS = ["75", "80", "86", "89", "90"]
 
+
+def cuda_archs():
+    """The SASS targets (plus PTX of the last); TF_CUSTOM_OP_CUDA_ARCHS="80"
+    (comma or space separated) narrows them while iterating on the kernel."""
+    override = os.environ.get("TF_CUSTOM_OP_CUDA_ARCHS", "").replace(",", " ").split()
+    return override or CUDA_ARCHS
+
 WARNINGS = ["-Wall", "-Wextra"]
 
 
@@ -100,12 +107,15 @@ def build_library(target, build_dir=None, jobs=None):
 
     def compile_cuda(src):
         obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
+        archs = cuda_archs()
         gencode = []
-        for arch in CUDA_ARCHS:
+        for arch in archs:
             gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
-        gencode += ["-gencode", f"arch=compute_{CUDA_ARCHS[-1]},code=compute_{CUDA_ARCHS[-1]}"]
+        gencode += ["-gencode", f"arch=compute_{archs[-1]},code=compute_{archs[-1]}"]
+        # -diag-suppress 177: helpers only some dtypes' kernels reference.
         _run([nvcc, "-std=c++17", "-O3", "-x", "cu", "-Xcompiler", "-fPIC", "-I" + ROOT,
-              "-D_GLIBCXX_USE_CXX11_ABI=1", "--expt-relaxed-constexpr"] + gencode +
+              "-D_GLIBCXX_USE_CXX11_ABI=1", "--expt-relaxed-constexpr",
+              "-diag-suppress", "177"] + gencode +
              ["-c", os.path.join(ROOT, src), "-o", obj])
         return obj
 
@@ -131,7 +141,7 @@ def build_library(target, build_dir=None, jobs=None):
     info = {
         "tensorflow_version": config["TF_VERSION"],
         "cuda": use_cuda,
-        "cuda_archs": CUDA_ARCHS if use_cuda else [],
+        "cuda_archs": cuda_archs() if use_cuda else [],
         "machine": platform.machine(),
     }
     info_path = os.path.join(os.path.dirname(os.path.abspath(target)), "_build_info.json")
