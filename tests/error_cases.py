@@ -1,0 +1,184 @@
+"""Malformed inputs (SPEC.md sections 1, 3, 4 and 7) as code snippets.
+
+Each snippet is an expression evaluated with `OP` bound to either our
+`conv2d_backprop_input` or TF's built-in, plus `tf`, `np`, `w` (a [3, 3, 2, 3]
+float32 filter) and `dy` (a [1, 4, 4, 3] out_backprop for input [1, 4, 4, 2]
+at stride 1, SAME). Shared by test_errors.py and its subprocesses.
+"""
+import json
+import sys
+
+# Safe for TF's own op: both ops run in the pytest process and must raise the
+# same exception class. name -> expression.
+SAFE = {
+    # Section 1: Python wrapper.
+    "both_filter_and_filters": "OP([1,4,4,2], filter=w, filters=w, out_backprop=dy, strides=[1,1,1,1], padding='SAME')",
+    "no_filter": "OP([1,4,4,2], out_backprop=dy, strides=[1,1,1,1], padding='SAME')",
+    "padding_EXPLICIT_string": "OP([1,4,4,2], w, dy, [1,1,1,1], 'EXPLICIT')",
+    "padding_list_not_pairs": "OP([1,4,4,2], w, dy, [1,1,1,1], [0,0,0,0])",
+    "padding_3_pairs": "OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[0,0],[0,0]])",
+    "padding_5_pairs": "OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0]]*5)",
+    "padding_triple": "OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[0,0,0],[0,0],[0,0]])",
+    "padding_None": "OP([1,4,4,2], w, dy, [1,1,1,1], None)",
+    "padding_unknown_string": "OP([1,4,4,2], w, dy, [1,1,1,1], 'FULL')",
+    "strides_int": "OP([1,4,4,2], w, dy, 1, 'SAME')",
+    "strides_None": "OP([1,4,4,2], w, dy, None, 'SAME')",
+    "dilations_int": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=1)",
+    "input_sizes_int64_tensor": "OP(tf.constant([1,4,4,2], tf.int64), w, dy, [1,1,1,1], 'SAME')",
+    "input_sizes_float_tensor": "OP(tf.constant([1.,4,4,2]), w, dy, [1,1,1,1], 'SAME')",
+    "dtype_uint8": "OP([1,4,4,2], tf.cast(w,tf.uint8), tf.cast(dy,tf.uint8), [1,1,1,1], 'SAME')",
+    "dtype_int64": "OP([1,4,4,2], tf.cast(w,tf.int64), tf.cast(dy,tf.int64), [1,1,1,1], 'SAME')",
+    "dtype_complex64": "OP([1,4,4,2], tf.cast(w,tf.complex64), tf.cast(dy,tf.complex64), [1,1,1,1], 'SAME')",
+    "dtype_mismatch": "OP([1,4,4,2], w, tf.cast(dy,tf.float64), [1,1,1,1], 'SAME')",
+    # Section 3.1.
+    "data_format_NCDHW": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', data_format='NCDHW')",
+    "data_format_HWNC": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', data_format='HWNC')",
+    "strides_len5": "OP([1,4,4,2], w, dy, [1,1,1,1,1], 'SAME')",
+    "strides_batch_2": "OP([1,4,4,2], w, dy, [2,1,1,1], 'SAME')",
+    "strides_depth_2": "OP([1,4,4,2], w, dy, [1,1,1,2], 'SAME')",
+    "strides_zero": "OP([1,4,4,2], w, dy, [1,0,1,1], 'SAME')",
+    "strides_negative": "OP([1,4,4,2], w, dy, [1,1,-1,1], 'SAME')",
+    "dilations_len3": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,1,1])",
+    "dilations_len5": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,1,1,1,1])",
+    "dilations_batch_2": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[2,1,1,1])",
+    "dilations_depth_2": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,1,1,2])",
+    "dilations_zero": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,0,1,1])",
+    "dilations_negative": "OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,1,-2,1])",
+    # Section 3.2.
+    "explicit_padding_negative": "OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[-1,1],[0,0],[0,0]])",
+    "explicit_padding_batch": "OP([1,4,4,2], w, dy, [1,1,1,1], [[1,0],[1,1],[1,1],[0,0]])",
+    "explicit_padding_depth": "OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[1,1],[1,1],[0,1]])",
+    # Section 3.3.
+    "filter_rank3": "OP([1,4,4,2], w[0], dy, [1,1,1,1], 'SAME')",
+    "out_backprop_rank3": "OP([1,4,4,2], w, dy[0], [1,1,1,1], 'SAME')",
+    "input_sizes_rank2": "OP(tf.constant([[1,4],[4,2]]), w, dy, [1,1,1,1], 'SAME')",
+    "input_sizes_2v_negative": "OP([-4,4], w, dy, [1,1,1,1], 'SAME')",
+    # Section 3.4.
+    "groups_out_depth_not_divisible": "OP([1,4,4,4], tf.ones([3,3,2,3]), dy, [1,1,1,1], 'SAME')",
+    "out_depth_mismatch_with_filter": "OP([1,4,4,2], w, tf.ones([1,4,4,4]), [1,1,1,1], 'SAME')",
+}
+
+# May crash TF's own op (SPEC.md section 7), or exercise paths that could
+# crash ours: only our op runs them, in a subprocess.
+# name -> (expression, expected): expected is an exception class name, or
+# ("fill", shape, value): a result of that shape with every element == value.
+DANGEROUS = {
+    # NCHW: TF's CPU kernel refuses the format before checking these.
+    "strides_nchw_depth_2": ("OP([1,2,4,4], w, tf.transpose(dy,[0,3,1,2]), [1,2,1,1], 'SAME', data_format='NCHW')",
+                             "UnimplementedError"),
+    "strides_nchw_batch_2": ("OP([1,2,4,4], w, tf.transpose(dy,[0,3,1,2]), [2,1,1,1], 'SAME', data_format='NCHW')",
+                             "UnimplementedError"),
+    "dilations_nchw_depth_2": ("OP([1,2,4,4], w, tf.transpose(dy,[0,3,1,2]), [1,1,1,1], 'SAME', data_format='NCHW', dilations=[1,2,1,1])",
+                               "UnimplementedError"),
+    "explicit_padding_nchw_depth": ("OP([1,2,4,4], w, tf.transpose(dy,[0,3,1,2]), [1,1,1,1], [[0,0],[1,0],[1,1],[1,1]], data_format='NCHW')",
+                                    "InvalidArgumentError"),
+    "explicit_padding_nchw_spatial_in_nhwc_slots": (
+        "OP([1,2,4,4], w, tf.transpose(dy,[0,3,1,2]), [1,1,1,1], [[0,0],[1,1],[1,1],[0,0]], data_format='NCHW')",
+        "InvalidArgumentError"),
+    "strides_len0": ("OP([1,4,4,2], w, dy, [], 'SAME')", "InvalidArgumentError"),
+    "strides_len2": ("OP([1,4,4,2], w, dy, [1,1], 'SAME')", "InvalidArgumentError"),
+    "strides_len3": ("OP([1,4,4,2], w, dy, [1,1,1], 'SAME')", "InvalidArgumentError"),
+    "strides_len2_in_function": ("tf.function(lambda: OP([1,4,4,2], w, dy, [1,1], 'SAME'))()",
+                                 "InvalidArgumentError"),
+    "strides_zero_in_function": ("tf.function(lambda: OP([1,4,4,2], w, dy, [1,0,1,1], 'SAME'))()",
+                                 "InvalidArgumentError"),
+    "strides_zero_in_function_cols": ("tf.function(lambda: OP([1,4,4,2], w, dy, [1,1,0,1], 'VALID'))()",
+                                      "InvalidArgumentError"),
+    "input_sizes_len0": ("OP(tf.constant([], tf.int32), w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_len1": ("OP([1], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_len3": ("OP([1,4,4], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_len5": ("OP([1,4,4,2,1], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_scalar": ("OP(tf.constant(4), w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    # Non-constant input_sizes inside a function: only the kernel can check.
+    "input_sizes_len3_runtime": (
+        "tf.function(lambda s: OP(s, w, dy, [1,1,1,1], 'SAME'), "
+        "input_signature=[tf.TensorSpec([None], tf.int32)])(tf.constant([1,4,4]))",
+        "InvalidArgumentError"),
+    "input_sizes_negative": ("OP([1,-4,4,2], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_negative_batch": ("OP([-1,4,4,2], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_negative_depth": ("OP([1,4,4,-2], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_negative_runtime": (
+        "tf.function(lambda s: OP(s, w, dy, [1,1,1,1], 'SAME'), "
+        "input_signature=[tf.TensorSpec([4], tf.int32)])(tf.constant([1,4,-4,2]))",
+        "InvalidArgumentError"),
+    "input_sizes_product_overflow": ("OP([2**31-1]*4, w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "input_sizes_2v_scalar_filter": ("OP([4,4], tf.constant(1.0), dy, [1,1,1,1], 'SAME')",
+                                     "InvalidArgumentError"),
+    "input_sizes_2v_rank2_filter": ("OP([4,4], tf.ones([3,3]), dy, [1,1,1,1], 'SAME')",
+                                    "InvalidArgumentError"),
+    "output_too_large": ("OP([40000,40000,40000,1], tf.ones([1,1,1,1]), tf.ones([40000,1,1,1]), "
+                         "[1,40000,40000,1], 'VALID')", "ResourceExhaustedError"),
+    "output_too_large_nchw": ("OP([40000,1,40000,40000], tf.ones([1,1,1,1]), tf.ones([40000,1,1,1]), "
+                              "[1,1,40000,40000], 'VALID', data_format='NCHW')", "ResourceExhaustedError"),
+    "batch_mismatch": ("OP([2,4,4,2], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "depth_mismatch": ("OP([1,4,4,3], w, dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "spatial_mismatch_valid": ("OP([1,5,4,2], w, dy, [1,1,1,1], 'VALID')", "InvalidArgumentError"),
+    "spatial_mismatch_same_stride2": ("OP([1,4,7,2], w, dy, [1,2,2,1], 'SAME')", "InvalidArgumentError"),
+    "spatial_mismatch_explicit": ("OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[2,2],[1,1],[0,0]])",
+                                  "InvalidArgumentError"),
+    "spatial_mismatch_dilated": ("OP([1,4,4,2], w, dy, [1,1,1,1], 'VALID', dilations=[1,2,2,1])",
+                                 "InvalidArgumentError"),
+    "negative_output_size": ("OP([1,1,1,2], tf.ones([5,5,2,3]), tf.ones([1,0,0,3]), [1,1,1,1], 'VALID')",
+                             "InvalidArgumentError"),
+    "out_backprop_rank5": ("OP([1,4,4,2], w, dy[None], [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "filter_rank5": ("OP([1,4,4,2], w[None], dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "filter_depth_0": ("OP([1,4,4,2], tf.ones([3,3,0,3]), dy, [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "filter_depth_0_empty_output": ("OP([1,4,4,0], tf.ones([3,3,0,3]), dy, [1,1,1,1], 'SAME')",
+                                    "InvalidArgumentError"),
+    # SAME with a dilation this large: only the centre tap lands inside, so
+    # every element is sum over 3 channels of 1 * 1.
+    "huge_dilation_same": ("OP([1,4,4,2], w, dy, [1,1,1,1], 'SAME', dilations=[1,2**31-1,2**31-1,1])",
+                           ("fill", [1, 4, 4, 2], 3.0)),
+    "huge_dilation_valid": ("OP([1,4,4,2], w, dy, [1,1,1,1], 'VALID', dilations=[1,2**31-1,2**31-1,1])",
+                            "InvalidArgumentError"),
+    "huge_explicit_padding": ("OP([1,4,4,2], w, dy, [1,1,1,1], [[0,0],[2**62,2**62],[0,0],[0,0]])",
+                              "InvalidArgumentError"),
+    # Section 7 advisories with required results.
+    "advisory_zero_filter_same": ("OP([52,1,1,5], tf.zeros([0,1,5,0]), tf.zeros([52,1,1,0]), [1,1,1,1], 'SAME')",
+                                  ("fill", [52, 1, 1, 5], 0.0)),
+    "advisory_empty_out_backprop": ("OP([3,1,1,2], tf.ones([1,3,2,3]), tf.zeros([3,1,0,3]), [1,1,2,1], 'VALID')",
+                                    ("fill", [3, 1, 1, 2], 0.0)),
+    "advisory_filter_1011": ("OP([1,4,4,1], tf.zeros([1,0,1,1]), tf.ones([1,4,5,1]), [1,1,1,1], 'VALID')",
+                             ("fill", [1, 4, 4, 1], 0.0)),
+    "advisory_transpose_negative_output_shape": (
+        "OP([2,-2], tf.ones([1,1,1,1]), tf.ones([1,1,1,1]), [1,1,1,1], 'SAME')", "InvalidArgumentError"),
+    "advisory_transpose_huge_output_shape": (
+        "OP([114078056, 179835296], tf.ones([1,1,1,1]), tf.ones([1,1,1,1]), [1,1,1,1], 'SAME')",
+        "InvalidArgumentError"),
+    "advisory_transpose_huge_matching_dy": (
+        "OP([114078056, 179835296], tf.ones([1,1,1,1]), tf.ones([1,1,1,1]), [1,114078056,179835296,1], 'SAME')",
+        "ResourceExhaustedError"),
+}
+
+
+def namespace(op):
+    import numpy as np
+    import tensorflow as tf
+    return {"OP": op, "tf": tf, "np": np,
+            "w": tf.ones([3, 3, 2, 3]), "dy": tf.ones([1, 4, 4, 3])}
+
+
+def outcome(expr, ns):
+    """What evaluating `expr` did: {"exc": class name, "msg": ...} or
+    {"shape": [...], "all_zero": bool}."""
+    import numpy as np
+    try:
+        result = eval(expr, ns)  # pylint: disable=eval-used
+    except Exception as err:  # pylint: disable=broad-except
+        return {"exc": type(err).__name__, "msg": str(err)[:400]}
+    value = result.numpy()
+    return {"shape": list(value.shape),
+            "values": sorted({float(v) for v in value.ravel()[:100000]})[:10]}
+
+
+def main(names):
+    """Subprocess entry: runs our op on DANGEROUS[names...], one JSON line each."""
+    import tf_custom_op
+    ns = namespace(tf_custom_op.conv2d_backprop_input)
+    for name in names:
+        print("START " + name, flush=True)
+        print("RESULT " + json.dumps({"name": name, **outcome(DANGEROUS[name][0], ns)}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,178 @@
+"""Malformed inputs from SPEC.md sections 1, 3, 4 and 7.
+
+SAFE cases run both ops in this process and require the same exception class
+as TF's built-in (eagerly and inside tf.function). DANGEROUS cases (those that
+crash TF 2.21, or could crash ours) run only our op, in a subprocess, so that a
+crash fails the test instead of killing pytest.
+"""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
+
+import tf_custom_op
+from error_cases import DANGEROUS, SAFE, namespace, outcome
+from helpers import run_python
+
+OURS = tf_custom_op.conv2d_backprop_input
+TF = tf.compat.v1.nn.conv2d_backprop_input
+
+
+@pytest.mark.parametrize("name", sorted(SAFE))
+def test_same_error_as_tf_eager(name):
+    expr = SAFE[name]
+    theirs = outcome(expr, namespace(TF))
+    ours = outcome(expr, namespace(OURS))
+    assert "exc" in theirs, f"TF accepted {name}: the case list is wrong ({theirs})"
+    assert ours.get("exc") == theirs["exc"], (
+        f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
+    if theirs["exc"] == "ValueError" and "padding" in theirs["msg"]:
+        assert ours["msg"] == theirs["msg"]
+
+
+# Inside tf.function the static checks become trace-time ValueErrors for both
+# ops (shape function), the others run-time errors of the same class.
+_NOT_IN_FUNCTION = {
+    "no_filter", "both_filter_and_filters",  # pure Python, identical in graphs
+    # Zero strides inside tf.function crash TF's op (SPEC.md section 7).
+    "strides_zero", "strides_negative",
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(SAFE) - _NOT_IN_FUNCTION))
+def test_same_error_as_tf_in_function(name):
+    expr = f"tf.function(lambda: {SAFE[name]})()"
+    theirs = outcome(expr, namespace(TF))
+    ours = outcome(expr, namespace(OURS))
+    assert "exc" in theirs, f"TF accepted {name} in a function ({theirs})"
+    assert ours.get("exc") == theirs["exc"], (
+        f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
+
+
+def _run_dangerous(names):
+    """Runs DANGEROUS[names] through our op in subprocesses; a crash ends that
+    subprocess, the rest continue in a new one. name -> outcome dict."""
+    results = {}
+    todo = list(names)
+    while todo:
+        proc = run_python(
+            "import sys, error_cases; error_cases.main(%r)" % (todo,), timeout=600)
+        started = None
+        for line in proc.stdout.splitlines():
+            if line.startswith("START "):
+                started = line[6:]
+            elif line.startswith("RESULT "):
+                record = json.loads(line[7:])
+                results[record.pop("name")] = record
+                started = None
+        if proc.returncode != 0:
+            crashed = started if started is not None else todo[0]
+            results[crashed] = {"crash": proc.returncode,
+                                "stderr": proc.stderr[-2000:]}
+        todo = [n for n in todo if n not in results]
+    return results
+
+
+@pytest.fixture(scope="module")
+def dangerous_results():
+    return _run_dangerous(sorted(DANGEROUS))
+
+
+@pytest.mark.parametrize("name", sorted(DANGEROUS))
+def test_dangerous_input_raises_or_zeros(name, dangerous_results):
+    got = dangerous_results[name]
+    assert "crash" not in got, f"{name} crashed the process: rc={got['crash']}\n{got['stderr']}"
+    expected = DANGEROUS[name][1]
+    if isinstance(expected, tuple):
+        _, shape, value = expected
+        assert "exc" not in got, f"{name}: expected a result filled with {value}, got {got}"
+        assert got["shape"] == shape, got
+        assert got["values"] == ([value] if np.prod(shape) else []), got
+    else:
+        assert got.get("exc") == expected, f"{name}: expected {expected}, got {got}"
+
+
+def test_spatial_mismatch_message_states_sizes():
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"actual = 4, computed = 3.*stride: 1.*dilation: 1"):
+        OURS([1, 5, 4, 2], tf.ones([3, 3, 2, 3]), tf.ones([1, 4, 4, 3]), [1, 1, 1, 1], "VALID")
+
+
+# Section 3.2 attribute combinations that the Python wrapper cannot produce:
+# through the raw ops, same class as TF's raw op.
+RAW_CASES = {
+    "explicit_paddings_with_SAME": dict(padding="SAME", explicit_paddings=[0] * 8),
+    "explicit_paddings_len6": dict(padding="EXPLICIT", explicit_paddings=[0] * 6),
+    "explicit_paddings_len0": dict(padding="EXPLICIT", explicit_paddings=[]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAW_CASES))
+def test_raw_op_attribute_errors(name):
+    kwargs = dict(input_sizes=[1, 4, 4, 2], filter=tf.ones([3, 3, 2, 3]),
+                  out_backprop=tf.ones([1, 4, 4, 3]), strides=[1, 1, 1, 1],
+                  **RAW_CASES[name])
+    with pytest.raises(Exception) as theirs:
+        gen_nn_ops.conv2d_backprop_input(**kwargs)
+    with pytest.raises(Exception) as ours:
+        tf_custom_op.op_module().tf_custom_op_conv2d_backprop_input(**kwargs)
+    assert type(ours.value) is type(theirs.value), (ours.value, theirs.value)
+
+
+# Section 4: the shape function's trace-time checks (graph mode).
+SHAPE_FN_CASES = {
+    "out_backprop_rank3": ([1, 4, 4, 2], [3, 3, 2, 3], [4, 4, 3]),
+    "out_backprop_rank5": ([1, 4, 4, 2], [3, 3, 2, 3], [1, 1, 4, 4, 3]),
+    "filter_rank3": ([1, 4, 4, 2], [3, 2, 3], [1, 4, 4, 3]),
+    "filter_rank5": ([1, 4, 4, 2], [1, 3, 3, 2, 3], [1, 4, 4, 3]),
+    "depth_vs_filter": ([1, 4, 4, 2], [3, 3, 2, 3], [1, 4, 4, 5]),
+    "input_sizes_len3": ([1, 4, 4], [3, 3, 2, 3], [1, 4, 4, 3]),
+    "input_sizes_len5": ([1, 4, 4, 2, 1], [3, 3, 2, 3], [1, 4, 4, 3]),
+    "input_sizes_batch_vs_out_backprop": ([2, 4, 4, 2], [3, 3, 2, 3], [1, 4, 4, 3]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_FN_CASES))
+def test_shape_function_errors_match_tf(name):
+    sizes, w_shape, dy_shape = SHAPE_FN_CASES[name]
+
+    def build(op):
+        graph = tf.Graph()
+        with graph.as_default():
+            w = tf.compat.v1.placeholder(tf.float32, w_shape)
+            dy = tf.compat.v1.placeholder(tf.float32, dy_shape)
+            try:
+                op(tf.constant(sizes, tf.int32), w, dy, [1, 1, 1, 1], "SAME")
+            except Exception as err:  # pylint: disable=broad-except
+                return type(err).__name__
+        return None
+
+    theirs = build(TF)
+    ours = build(OURS)
+    assert ours == theirs, f"{name}: ours {ours}, TF {theirs}"
+
+
+def test_shape_function_rejects_input_sizes_of_rank2_placeholder():
+    graph = tf.Graph()
+    with graph.as_default():
+        sizes = tf.compat.v1.placeholder(tf.int32, [2, 2])
+        w = tf.compat.v1.placeholder(tf.float32, [3, 3, 2, 3])
+        dy = tf.compat.v1.placeholder(tf.float32, [1, 4, 4, 3])
+        with pytest.raises(ValueError):
+            TF(sizes, w, dy, [1, 1, 1, 1], "SAME")
+        with pytest.raises(ValueError):
+            OURS(sizes, w, dy, [1, 1, 1, 1], "SAME")
+
+
+def test_no_error_for_valid_result_of_truncation():
+    """VALID, n=1, k=4, s=2: out = (1 - 4 + 2) / 2 = 0 (C++ truncation), a
+    valid all-zero result, not an error (SPEC.md section 2)."""
+    out = OURS([1, 1, 1, 2], tf.ones([4, 4, 2, 3]), tf.ones([1, 0, 0, 3]),
+               [1, 2, 2, 1], "VALID")
+    assert out.shape == (1, 1, 1, 2)
+    np.testing.assert_array_equal(out.numpy(), 0)
+    ref = TF([1, 1, 1, 2], tf.ones([4, 4, 2, 3]), tf.ones([1, 0, 0, 3]),
+             [1, 2, 2, 1], "VALID")
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
