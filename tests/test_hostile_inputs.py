@@ -222,63 +222,12 @@ assert len(CASES_BY_NAME) == len(CASES), "duplicate case names"
 
 def reference(spec):
     """float64 NumPy reference of SPEC.md section 2 for a case's inputs."""
-    sizes_arr, w, dy = (_hostile_runner.make_array(spec[k])
-                        for k in ("input_sizes", "filter", "out_backprop"))
-    nchw = spec.get("data_format", "NHWC") == "NCHW"
-    if nchw:
-        dy = dy.transpose(0, 2, 3, 1)
-
-    def nhwc(values):
-        values = list(values)
-        return [values[0], values[2], values[3], values[1]] if nchw else values
-
-    sizes_list = [int(v) for v in sizes_arr]
-    if len(sizes_list) == 2:
-        dims = [dy.shape[0], sizes_list[0], sizes_list[1], w.shape[2]]
-    else:
-        dims = nhwc(sizes_list)
-    batch, rows, cols, depth = dims
-    strides = nhwc(spec["strides"])
-    dilations = nhwc(spec.get("dilations", [1, 1, 1, 1]))
-    paddings = spec.get("explicit_paddings", [])
-    pairs = nhwc([paddings[i:i + 2] for i in range(0, len(paddings), 2)]) if paddings else None
-    out_dtype = w.dtype
-    wide = np.int64 if out_dtype == np.int32 else np.float64
-    w = w.astype(wide)
-    dy = dy.astype(wide)
-    R, S, Cg, K = w.shape
-    P, Q = dy.shape[1], dy.shape[2]
-    groups = depth // Cg if Cg else 0
-    Kg = K // groups if groups else 0
-    pads = []
-    for axis, (n, k, s, d) in enumerate(zip((rows, cols), (R, S), strides[1:3], dilations[1:3])):
-        eff = (k - 1) * d + 1
-        if spec["padding"] == "SAME":
-            out = (n + s - 1) // s
-            pads.append(max(0, (out - 1) * s + eff - n) // 2)
-        elif spec["padding"] == "EXPLICIT":
-            pads.append(pairs[axis + 1][0])
-        else:
-            pads.append(0)
-    dx = np.zeros((batch, rows, cols, depth), wide)
-    with np.errstate(all="ignore"):
-        for r in range(R):
-            for s in range(S):
-                for p in range(P):
-                    h = p * strides[1] + r * dilations[1] - pads[0]
-                    if not 0 <= h < rows:
-                        continue
-                    for q in range(Q):
-                        x = q * strides[2] + s * dilations[2] - pads[1]
-                        if not 0 <= x < cols:
-                            continue
-                        for g in range(groups):
-                            dx[:, h, x, g * Cg:(g + 1) * Cg] += (
-                                dy[:, p, q, g * Kg:(g + 1) * Kg] @ w[r, s, :, g * Kg:(g + 1) * Kg].T)
-    if nchw:
-        dx = dx.transpose(0, 3, 1, 2)
-    with np.errstate(over="ignore"):
-        return dx.astype(out_dtype)
+    arrays = [_hostile_runner.make_array(spec[k]) for k in ("input_sizes", "filter", "out_backprop")]
+    return _hostile_runner.reference_conv(
+        *arrays, strides=spec["strides"], padding=spec["padding"],
+        explicit_paddings=spec.get("explicit_paddings", []),
+        dilations=spec.get("dilations", [1, 1, 1, 1]),
+        data_format=spec.get("data_format", "NHWC"))
 
 
 def assert_same_values(actual, expected, what):
