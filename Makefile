@@ -9,7 +9,7 @@ LIB := tf_custom_op/_conv2d_backprop_input_op.so
 SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean
+.PHONY: all venv configure build run test bench clean gpu-emulation
 
 all: build
 
@@ -40,6 +40,19 @@ test: build
 
 bench: build
 	$(PY) -m tf_custom_op.benchmark
+
+# The CUDA kernels compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) and
+# checked against a naive reference: no nvcc, no GPU, no TensorFlow needed.
+GPU_EMULATION_BIN := build/gpu_emulation/emulation_test
+$(GPU_EMULATION_BIN): cc/kernels/gpu/conv_backprop_input.cu.cc cc/kernels/gpu/conv_backprop_input_gpu.h \
+		cc/kernels/gpu/cuda_emulation.h cc/kernels/conv_params.h cc/kernels/phase_plan.h \
+		tests/gpu_emulation/emulation_test.cc
+	mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -pthread -DTFCO_CUDA_EMULATION -I. \
+		-x c++ cc/kernels/gpu/conv_backprop_input.cu.cc -x none tests/gpu_emulation/emulation_test.cc -o $@
+
+gpu-emulation: $(GPU_EMULATION_BIN)
+	$(GPU_EMULATION_BIN)
 
 clean:
 	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
