@@ -171,6 +171,20 @@ def outcome(expr, ns):
             "values": sorted({float(v) for v in value.ravel()[:100000]})[:10]}
 
 
+def check_dangerous_outcome(name, got):
+    """Asserts that our op did what DANGEROUS[name] requires."""
+    import numpy as np
+    assert "crash" not in got, f"{name} crashed the process: rc={got['crash']}\n{got['stderr']}"
+    expected = DANGEROUS[name][1]
+    if isinstance(expected, tuple):
+        _, shape, value = expected
+        assert "exc" not in got, f"{name}: expected a result filled with {value}, got {got}"
+        assert got["shape"] == shape, got
+        assert got["values"] == ([value] if np.prod(shape) else []), got
+    else:
+        assert got.get("exc") == expected, f"{name}: expected {expected}, got {got}"
+
+
 def main(names):
     """Subprocess entry: runs our op on DANGEROUS[names...], one JSON line each."""
     import tf_custom_op

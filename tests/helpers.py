@@ -1,6 +1,7 @@
 """Shared test machinery: random configurations, inputs, the two oracles
 (TensorFlow's built-in op and the NumPy reference) and tolerant comparison."""
 import dataclasses
+import json
 import os
 import random
 import subprocess
@@ -147,6 +148,24 @@ def random_cases(count, seed):
     return cases
 
 
+# Larger shapes (several register tiles, channel tails), shared by
+# test_tf_cases.py and the portable-kernel run in test_sweep.py.
+MEDIUM_CASES = [
+    Case("float32", "NHWC", 2, 17, 15, 37, 37, 41, 3, 3, (1, 1), (1, 1), "SAME", seed=1),
+    Case("float32", "NHWC", 1, 16, 16, 24, 24, 48, 4, 4, (2, 2), (1, 1), "SAME", seed=2),
+    Case("float32", "NCHW", 2, 13, 11, 19, 19, 33, 3, 3, (2, 1), (1, 1), "VALID", seed=3),
+    Case("float32", "NHWC", 1, 20, 18, 16, 16, 17, 3, 3, (1, 1), (2, 3), ((2, 2), (3, 3)), seed=4),
+    Case("float32", "NHWC", 2, 14, 14, 32, 8, 40, 3, 3, (2, 2), (1, 1), "SAME", seed=5),
+    Case("float64", "NHWC", 2, 15, 13, 25, 25, 26, 3, 3, (1, 2), (1, 1), ((1, 0), (0, 2)), seed=6),
+    Case("float64", "NCHW", 1, 12, 12, 18, 6, 21, 2, 2, (2, 2), (2, 1), "SAME", seed=7),
+    Case("float16", "NHWC", 2, 12, 12, 20, 20, 24, 3, 3, (2, 2), (1, 1), "SAME", seed=8),
+    Case("bfloat16", "NCHW", 1, 10, 14, 24, 12, 16, 3, 3, (1, 1), (1, 1), "VALID", seed=9),
+    Case("int32", "NHWC", 2, 11, 13, 33, 33, 29, 3, 3, (3, 2), (1, 1), "SAME", seed=10),
+    Case("float32", "NHWC", 3, 9, 9, 64, 64, 64, 1, 1, (1, 1), (1, 1), "VALID", seed=11),
+    Case("float32", "NHWC", 2, 15, 15, 20, 20, 30, 1, 1, (2, 2), (1, 1), "VALID", seed=12),
+]
+
+
 def make_inputs(case):
     """(w, dy) as NumPy arrays of the test dtype (bfloat16 as float32 holding
     bfloat16-representable values) plus their exact float64 / int64 values."""
@@ -285,3 +304,28 @@ def run_python(code, env=None, timeout=300):
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
                           capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=ROOT)
+
+
+def run_cases_in_subprocess(names):
+    """Runs error_cases.DANGEROUS[names] through our op in fresh interpreters.
+
+    A crash ends its interpreter (recorded for the case that was running);
+    the remaining cases go on in a new one. Returns name -> outcome dict.
+    """
+    results = {}
+    todo = list(names)
+    while todo:
+        proc = run_python("import error_cases; error_cases.main(%r)" % (todo,), timeout=600)
+        started = None
+        for line in proc.stdout.splitlines():
+            if line.startswith("START "):
+                started = line[6:]
+            elif line.startswith("RESULT "):
+                record = json.loads(line[7:])
+                results[record.pop("name")] = record
+                started = None
+        if proc.returncode != 0:
+            crashed = started if started is not None else todo[0]
+            results[crashed] = {"crash": proc.returncode, "stderr": proc.stderr[-2000:]}
+        todo = [n for n in todo if n not in results]
+    return results

@@ -5,7 +5,6 @@ as TF's built-in (eagerly and inside tf.function). DANGEROUS cases (those that
 crash TF 2.21, or could crash ours) run only our op, in a subprocess, so that a
 crash fails the test instead of killing pytest.
 """
-import json
 
 import numpy as np
 import pytest
@@ -13,8 +12,8 @@ import tensorflow as tf
 from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
 
 import tf_custom_op
-from error_cases import DANGEROUS, SAFE, namespace, outcome
-from helpers import run_python
+from error_cases import DANGEROUS, SAFE, check_dangerous_outcome, namespace, outcome
+from helpers import run_cases_in_subprocess
 
 OURS = tf_custom_op.conv2d_backprop_input
 TF = tf.compat.v1.nn.conv2d_backprop_input
@@ -51,47 +50,18 @@ def test_same_error_as_tf_in_function(name):
         f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
 
 
-def _run_dangerous(names):
-    """Runs DANGEROUS[names] through our op in subprocesses; a crash ends that
-    subprocess, the rest continue in a new one. name -> outcome dict."""
-    results = {}
-    todo = list(names)
-    while todo:
-        proc = run_python(
-            "import sys, error_cases; error_cases.main(%r)" % (todo,), timeout=600)
-        started = None
-        for line in proc.stdout.splitlines():
-            if line.startswith("START "):
-                started = line[6:]
-            elif line.startswith("RESULT "):
-                record = json.loads(line[7:])
-                results[record.pop("name")] = record
-                started = None
-        if proc.returncode != 0:
-            crashed = started if started is not None else todo[0]
-            results[crashed] = {"crash": proc.returncode,
-                                "stderr": proc.stderr[-2000:]}
-        todo = [n for n in todo if n not in results]
-    return results
-
-
 @pytest.fixture(scope="module")
 def dangerous_results():
-    return _run_dangerous(sorted(DANGEROUS))
+    return run_cases_in_subprocess(sorted(NON_ADVISORY))
 
 
-@pytest.mark.parametrize("name", sorted(DANGEROUS))
+# The advisories (names advisory_*) are tested in test_tf_cases.py.
+NON_ADVISORY = [n for n in DANGEROUS if not n.startswith("advisory_")]
+
+
+@pytest.mark.parametrize("name", sorted(NON_ADVISORY))
 def test_dangerous_input_raises_or_zeros(name, dangerous_results):
-    got = dangerous_results[name]
-    assert "crash" not in got, f"{name} crashed the process: rc={got['crash']}\n{got['stderr']}"
-    expected = DANGEROUS[name][1]
-    if isinstance(expected, tuple):
-        _, shape, value = expected
-        assert "exc" not in got, f"{name}: expected a result filled with {value}, got {got}"
-        assert got["shape"] == shape, got
-        assert got["values"] == ([value] if np.prod(shape) else []), got
-    else:
-        assert got.get("exc") == expected, f"{name}: expected {expected}, got {got}"
+    check_dangerous_outcome(name, dangerous_results[name])
 
 
 def test_spatial_mismatch_message_states_sizes():

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from helpers import check_case, random_cases, run_python
+from helpers import MEDIUM_CASES, check_case, random_cases, run_python
 
 SWEEP = random_cases(480, seed=20240521)
 
@@ -51,7 +51,8 @@ def test_sweep_covers_the_space():
 # that reach a micro-kernel), plus a few of the others.
 PORTABLE = [c for c in random_cases(160, seed=777)
             if c.dtype in ("float32", "float64")][:70] + \
-    [c for c in random_cases(40, seed=778) if c.dtype not in ("float32", "float64")][:15]
+    [c for c in random_cases(40, seed=778) if c.dtype not in ("float32", "float64")][:15] + \
+    MEDIUM_CASES
 
 
 def test_portable_micro_kernels():
@@ -62,7 +63,7 @@ def test_portable_micro_kernels():
         cases = helpers.random_cases(160, seed=777)
         cases = [c for c in cases if c.dtype in ("float32", "float64")][:70] + \\
             [c for c in helpers.random_cases(40, seed=778)
-             if c.dtype not in ("float32", "float64")][:15]
+             if c.dtype not in ("float32", "float64")][:15] + helpers.MEDIUM_CASES
         assert len(cases) == {len(PORTABLE)}
         failures = []
         oracles = []
