@@ -63,6 +63,7 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
             }),
             deps = [tf],
             alwayslink = True,
+            linkstatic = True,
         )
         deps.append(":" + lib)
 
@@ -84,6 +85,7 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
             local_defines = ["GOOGLE_CUDA=1"],
             deps = [tf, "@local_config_op_build//:cudart"],
             alwayslink = True,
+            linkstatic = True,
         )
         deps.append(":" + name + "_gpu")
 
@@ -111,5 +113,6 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
         copts = OP_COPTS,
         deps = [tf] + deps,
         alwayslink = True,
+        linkstatic = True,
         visibility = ["//visibility:public"],
     )
