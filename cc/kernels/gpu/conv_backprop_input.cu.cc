@@ -29,6 +29,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <tuple>
 #include <utility>
@@ -383,6 +385,18 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 // elements (16 bytes) so that the 16 rows of a fragment spread over the
 // banks. 8 warps, 4 (rows) x 2 (channels), each 32 x 32 = 2 x 2 fragments.
 
+#if defined(TFCO_CUDA_EMULATION)
+template <typename E>
+void CheckWmmaPointer(const E* p, int ld) {
+  if (reinterpret_cast<uintptr_t>(p) % 32 != 0 ||
+      (ld * static_cast<int>(sizeof(E))) % 16 != 0) {
+    std::fprintf(stderr, "WMMA contract violated: pointer %p, ldm %d\n",
+                 static_cast<const void*>(p), ld);
+    std::abort();
+  }
+}
+#endif
+
 // Scalar warp tile: the same warp tile from the same shared buffers, fp32
 // accumulation; lane l owns row l/2, columns (l%2)*8 .. +8 of every fragment,
 // which is where it puts them in the epilogue's staging buffer.
@@ -403,6 +417,14 @@ struct ScalarWarpTile {
   // a: the warp's first A row (row-major, ld); b: its first B column ([c][k]).
   __device__ __forceinline__ void Mma(const T* a, const T* b, int ld,
                                       int lane) {
+#if defined(TFCO_CUDA_EMULATION)
+    // The contract load_matrix_sync has on a GPU: 32-byte aligned fragment
+    // pointers, ldm a multiple of 16 bytes. Checked here, where WMMA is not.
+    for (int kk = 0; kk < BK; kk += 16) {
+      for (int i = 0; i < FM; ++i) CheckWmmaPointer(a + i * 16 * ld + kk, ld);
+      for (int j = 0; j < FN; ++j) CheckWmmaPointer(b + j * 16 * ld + kk, ld);
+    }
+#endif
     const int lr = lane >> 1;
     const int lc = (lane & 1) * 8;
     for (int k = 0; k < BK; ++k) {
@@ -422,6 +444,9 @@ struct ScalarWarpTile {
   // Writes fragment (i, j) to a 16 x 16 row-major float buffer.
   __device__ __forceinline__ void Store(int i, int j, float* out, int ld,
                                         int lane) const {
+#if defined(TFCO_CUDA_EMULATION)
+    CheckWmmaPointer(out, ld);
+#endif
     const int lr = lane >> 1;
     const int lc = (lane & 1) * 8;
     TFCO_UNROLL
@@ -576,7 +601,9 @@ __global__ void __launch_bounds__(kTcThreads)
   float* stage = reinterpret_cast<float*>(smem.bytes) + warp * 16 * kStageLd;
   const int lr = lane >> 1;
   const int lc = (lane & 1) * 8;
+  TFCO_UNROLL
   for (int i = 0; i < FM; ++i) {
+    TFCO_UNROLL
     for (int j = 0; j < FN; ++j) {
       tile.Store(i, j, stage, kStageLd, lane);
       __syncwarp();
