@@ -9,7 +9,7 @@ LIB := tf_custom_op/_conv2d_backprop_input_op.so
 SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean gpu-emulation
+.PHONY: all venv configure build run test bench clean gpu-emulation bazel bazel-werror build-smoke werror
 
 all: build
 
@@ -54,5 +54,33 @@ $(GPU_EMULATION_BIN): cc/kernels/gpu/conv_backprop_input.cu.cc cc/kernels/gpu/co
 gpu-emulation: $(GPU_EMULATION_BIN)
 	$(GPU_EMULATION_BIN)
 
+# Bazel build (README, "Building with Bazel"): Debian's bazel-bootstrap, no
+# network. `make bazel` builds //... and runs the Bazel tests against the
+# Bazel-built library; `make bazel-werror` does it with -Werror on our sources.
+BAZEL ?= bazel
+BAZEL_FLAGS ?=
+
+.bazelrc.configure: .tf_config.mk
+	./configure.sh $(PY)
+
+bazel: .bazelrc.configure
+	$(BAZEL) build $(BAZEL_FLAGS) //...
+	$(BAZEL) test $(BAZEL_FLAGS) //...
+
+bazel-werror: BAZEL_FLAGS += --config=werror
+bazel-werror: bazel
+
+# The setup.py library and the Bazel one (built first: `make bazel`) pass the
+# same smoke check, each loaded in a process of its own.
+build-smoke: build
+	TF_CUSTOM_OP_REQUIRE_BAZEL=1 $(PY) -m pytest -q -rs tests/test_build_smoke.py
+
+# Our sources with -Wall -Wextra -Werror (TF's headers are -isystem), built
+# by op_build.py into build/werror/ (the package's library is not touched).
+werror: .tf_config.mk
+	TF_CUSTOM_OP_CXXFLAGS="-Werror $(TF_CUSTOM_OP_CXXFLAGS)" $(PY) build_tools/op_build.py \
+		build/werror/_conv2d_backprop_input_op.so --build-dir build/werror/obj
+
 clean:
 	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
+	if command -v $(BAZEL) >/dev/null && test -e bazel-bin; then $(BAZEL) clean; fi

@@ -31,6 +31,7 @@ _CUDA_ENV = [
     "TF_CUSTOM_OP_NVCC",
     "TF_CUSTOM_OP_CUDA_HOME",
     "TF_CUSTOM_OP_CPU_ONLY",
+    "TF_CUSTOM_OP_CUDA_ARCHS",
 ]
 
 _ASK_TF = """
@@ -207,6 +208,12 @@ def _op_build_lists(ctx):
 
 def _op_build_config_impl(ctx):
     lists = _op_build_lists(ctx)
+
+    # As op_build.cuda_archs(): TF_CUSTOM_OP_CUDA_ARCHS="80" narrows the archs.
+    override = ctx.os.environ.get("TF_CUSTOM_OP_CUDA_ARCHS", "").replace(",", " ").split(" ")
+    override = [a for a in override if a]
+    if override:
+        lists["CUDA_ARCHS"] = override
     nvcc = ctx.os.environ.get("TF_CUSTOM_OP_NVCC", "")
     cuda_home = ctx.os.environ.get("TF_CUSTOM_OP_CUDA_HOME", "")
     if ctx.os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") == "1":

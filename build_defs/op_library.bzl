@@ -29,7 +29,8 @@ def _nvcc_object(name, src, hdrs):
             NVCC,
             "-std=c++17 -O3 -x cu -Xcompiler -fPIC -I.",
             defines,
-            "--expt-relaxed-constexpr",
+            # As op_build.py (-diag-suppress 177: helpers only some dtypes use).
+            "--expt-relaxed-constexpr -diag-suppress 177",
             " ".join(gencode),
             "-c $(location {}) -o $@".format(src),
         ]),
