@@ -196,3 +196,30 @@ MEDIUM = MEDIUM_CASES
 @pytest.mark.parametrize("case", MEDIUM, ids=str)
 def test_medium_shapes(case):
     check_case(case)
+
+
+# (H, k, pad_top, pad_bottom): a 1-column image, stride 1, all-ones filter.
+_TALL = [(6, 4, 3, 2), (8, 4, 3, 3), (6, 4, 3, 1), (6, 3, 2, 2), (7, 4, 3, 1)]
+_TALL_BAD = {(6, 4, 3, 2), (8, 4, 3, 3), (7, 4, 3, 1)}
+
+
+_TALL_REASON = ("cc/kernels/cpu half/bfloat16 bug: e.g. dx row 4 of H=6, k=4, pads (3, 2) "
+                "is 25 instead of 26")
+
+
+@pytest.mark.parametrize("dtype,h,k,pt,pb", [
+    pytest.param(dtype, *t, marks=[pytest.mark.xfail(strict=True, reason=_TALL_REASON)]
+                 if t in _TALL_BAD and dtype in ("float16", "bfloat16") else [])
+    for dtype in ["float16", "bfloat16", "float32", "float64"] for t in _TALL])
+def test_half_explicit_padding_tall_out_backprop(dtype, h, k, pt, pb):
+    """Minimal repro of a CPU engine bug: half/bfloat16 with explicit padding
+    where out_backprop has more rows than the input (float32/64 are right)."""
+    p = output_size(h, k, 1, 1, "EXPLICIT", (pt, pb))
+    dy = np.arange(1, p + 1, dtype=np.float32).reshape(1, p, 1, 1)
+    padding = [[0, 0], [pt, pb], [0, 0], [0, 0]]
+    tf_dtype = tf.as_dtype(dtype)
+    ours = OURS([1, h, 1, 1], tf.ones([k, 1, 1, 1], tf_dtype), tf.cast(dy, tf_dtype),
+                [1, 1, 1, 1], padding)
+    ref = conv2d_backprop_input_ref([1, h, 1, 1], np.ones([k, 1, 1, 1]), dy,
+                                    [1, 1, 1, 1], padding)
+    np.testing.assert_array_equal(tf.cast(ours, tf.float64).numpy(), ref)
