@@ -3,7 +3,8 @@
     python build_tools/smoke_check.py --library PATH [--json OUT]
 
 Loads the op library at PATH (through TF_CUSTOM_OP_LIBRARY, as users do),
-runs a few small problems (NHWC/NCHW, strides, SAME/VALID/explicit padding,
+checks which devices have kernels (GPU when built with CUDA), runs a few
+small problems (NHWC/NCHW, strides, SAME/VALID/explicit padding,
 float32/float64/half) and compares each with TensorFlow's own
 conv2d_backprop_input. Prints (and with --json writes) a summary with a hash of
 every result so that two builds can be compared bit for bit; exits non-zero if
@@ -55,7 +56,15 @@ def run(library):
     import tf_custom_op
 
     rng = np.random.default_rng(0)
+    from tensorflow.python.framework import kernels
+
+    tf_custom_op.op_module()
+    registered = kernels.get_registered_kernels_for_op(tf_custom_op.OP_NAME).kernel
     summary = {
+        # e.g. {"CPU": 5, "GPU": 5}: GPU kernels are registered (not run)
+        # even without a GPU, so this shows whether the CUDA kernel is in.
+        "kernels": {d: sum(1 for k in registered if k.device_type == d)
+                    for d in sorted({k.device_type for k in registered})},
         "library": tf_custom_op.library_path(),
         "build_info": tf_custom_op.build_info(),
         "op": tf_custom_op.OP_NAME,
@@ -96,6 +105,10 @@ def run(library):
             "sum": float(np.sum(got_np.astype(np.float64))),
             "sha256": hashlib.sha256(np.ascontiguousarray(got_np).tobytes()).hexdigest(),
         }
+    expected = {"CPU"} | ({"GPU"} if summary["build_info"].get("cuda") else set())
+    if set(summary["kernels"]) != expected:
+        summary["kernel_error"] = f"kernels for {sorted(summary['kernels'])}, expected {sorted(expected)}"
+        ok = False
     summary["passed"] = ok
     return summary
 

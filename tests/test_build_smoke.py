@@ -61,6 +61,7 @@ def test_bazel_library_matches_setup_library(setup_summary, tmp_path):
     assert bazel["build_info"].get("build") == "bazel"
     for key in ("tensorflow_version", "machine", "cuda", "cuda_archs"):
         assert bazel["build_info"].get(key) == setup_summary["build_info"].get(key), key
+    assert bazel["kernels"] == setup_summary["kernels"]
     assert bazel["cases"].keys() == setup_summary["cases"].keys()
     for name, case in setup_summary["cases"].items():
         other = bazel["cases"][name]
