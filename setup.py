@@ -21,6 +21,11 @@ from build_tools import op_build  # noqa: E402
 class BuildOpLibrary(build_ext):
     """Compiles the op library with per-file flags (ISA-specific kernels)."""
 
+    def get_ext_filename(self, fullname):
+        # A tf.load_op_library library, not a Python extension module: keep the
+        # plain name that tf_custom_op/_loader.py looks for (no ABI suffix).
+        return os.path.join(*fullname.split(".")) + ".so"
+
     def build_extension(self, ext):
         target = self.get_ext_fullpath(ext.name)
         op_build.build_library(target, build_dir=os.path.join(self.build_temp, "op"))
