@@ -14,24 +14,8 @@ from helpers import MEDIUM_CASES, check_case, random_cases, run_python
 
 SWEEP = random_cases(480, seed=20240521)
 
-# Bugs in cc/kernels/cpu/* (not ours to fix here): strict xfails, so that
-# the fix shows up as an XPASS failure and the mark gets removed.
-_HALF_ROW_IO_BUG = (
-    "cc/kernels/cpu half/bfloat16 path: wrong dx rows when explicit padding makes "
-    "out_backprop taller than the input (see test_tf_cases.py::"
-    "test_half_explicit_padding_tall_out_backprop)")
-KNOWN_CPU_BUGS = {
-    "bfloat16-NHWC-n1-9x3x8-g1-k5x3x2-s13-d11-32x10": _HALF_ROW_IO_BUG,
-}
 
-
-def _params(cases):
-    return [pytest.param(c, id=str(c), marks=[pytest.mark.xfail(
-        strict=True, reason=KNOWN_CPU_BUGS[str(c)])] if str(c) in KNOWN_CPU_BUGS else [])
-        for c in cases]
-
-
-@pytest.mark.parametrize("case", _params(SWEEP))
+@pytest.mark.parametrize("case", SWEEP, ids=str)
 def test_sweep(case):
     check_case(case)
 

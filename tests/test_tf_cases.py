@@ -200,17 +200,12 @@ def test_medium_shapes(case):
 
 # (H, k, pad_top, pad_bottom): a 1-column image, stride 1, all-ones filter.
 _TALL = [(6, 4, 3, 2), (8, 4, 3, 3), (6, 4, 3, 1), (6, 3, 2, 2), (7, 4, 3, 1)]
-_TALL_BAD = {(6, 4, 3, 2), (8, 4, 3, 3), (7, 4, 3, 1)}
-
-
-_TALL_REASON = ("cc/kernels/cpu half/bfloat16 bug: e.g. dx row 4 of H=6, k=4, pads (3, 2) "
-                "is 25 instead of 26")
+# These once exposed a staging-cache eviction bug in the half/bfloat16 path
+# (a dy row evicted while the same dx row still needed it).
 
 
 @pytest.mark.parametrize("dtype,h,k,pt,pb", [
-    pytest.param(dtype, *t, marks=[pytest.mark.xfail(strict=True, reason=_TALL_REASON)]
-                 if t in _TALL_BAD and dtype in ("float16", "bfloat16") else [])
-    for dtype in ["float16", "bfloat16", "float32", "float64"] for t in _TALL])
+    (dtype, *t) for dtype in ["float16", "bfloat16", "float32", "float64"] for t in _TALL])
 def test_half_explicit_padding_tall_out_backprop(dtype, h, k, pt, pb):
     """Minimal repro of a CPU engine bug: half/bfloat16 with explicit padding
     where out_backprop has more rows than the input (float32/64 are right)."""

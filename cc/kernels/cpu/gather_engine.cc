@@ -100,42 +100,47 @@ int64_t GatherEngine<Acc>::MaxRowTaps() const {
 namespace {
 
 // The last few staged dy rows of one thread, keyed by (n, p). Consecutive dx
-// rows read overlapping dy rows, so a ring a little larger than the number of
-// row taps converts each dy row about once per shard.
+// rows read overlapping dy rows, so a cache a little larger than the number of
+// row taps converts each dy row about once per shard. Eviction is least
+// recently used, which never evicts a row fetched for the current dx row as
+// long as there are more slots than row taps.
 template <typename Acc>
 class DyRowCache {
  public:
   DyRowCache(const RowIO<Acc>& io, int64_t slots, int64_t row_elements)
       : io_(io), row_elements_(row_elements) {
     if (!io.DyRowsInPlace()) {
-      keys_.assign(static_cast<size_t>(slots), Key{-1, -1});
+      slots_.assign(static_cast<size_t>(slots), Slot{-1, -1, 0});
       storage_.resize(static_cast<size_t>(slots * row_elements));
     }
   }
 
   const Acc* Get(int64_t n, int64_t p) {
-    if (keys_.empty()) return io_.DyRow(n, p, nullptr);
-    for (size_t s = 0; s < keys_.size(); ++s) {
-      if (keys_[s].n == n && keys_[s].p == p) {
+    if (slots_.empty()) return io_.DyRow(n, p, nullptr);
+    ++clock_;
+    size_t victim = 0;
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      if (slots_[s].n == n && slots_[s].p == p) {
+        slots_[s].last_use = clock_;
         return storage_.data() + s * row_elements_;
       }
+      if (slots_[s].last_use < slots_[victim].last_use) victim = s;
     }
-    const size_t slot = next_;
-    next_ = (next_ + 1) % keys_.size();
-    keys_[slot] = Key{n, p};
-    Acc* stage = storage_.data() + slot * row_elements_;
+    slots_[victim] = Slot{n, p, clock_};
+    Acc* stage = storage_.data() + victim * row_elements_;
     return io_.DyRow(n, p, stage);
   }
 
  private:
-  struct Key {
+  struct Slot {
     int64_t n, p;
+    uint64_t last_use;
   };
   const RowIO<Acc>& io_;
   int64_t row_elements_;
-  std::vector<Key> keys_;
+  std::vector<Slot> slots_;
   std::vector<Acc> storage_;
-  size_t next_ = 0;
+  uint64_t clock_ = 0;
 };
 
 }  // namespace
