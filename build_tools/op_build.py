@@ -31,7 +31,8 @@ PLAIN_SOURCES = [
 ]
 # Sources with ISA-specific flags (x86-64 only).
 X86_SOURCES = {
-    "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma", "-mf16c"],
+    "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
+    "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
 }
 # The TF-side GPU registration and the CUDA translation unit (when nvcc).
 GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]

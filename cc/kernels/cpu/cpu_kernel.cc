@@ -9,6 +9,7 @@
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
 #include "cc/kernels/cpu/gather_engine.h"
+#include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "tensorflow/core/framework/register_types.h"
@@ -52,6 +53,32 @@ void ParallelFor(OpKernelContext* ctx, int64_t total, double cost_per_unit,
                     [&fn](int64_t begin, int64_t end) { fn(begin, end); });
 }
 
+// Contiguous conversion of n elements to and from the accumulation type:
+// F16C for half where the CPU has it, else element by element.
+template <typename T, typename Acc>
+void ConvertIn(const T* src, Acc* dst, int64_t n) {
+  if (std::is_same<T, Eigen::half>::value) {
+    if (const HalfConverter* f16c = SelectHalfConverter()) {
+      f16c->to_float(reinterpret_cast<const uint16_t*>(src),
+                     reinterpret_cast<float*>(dst), n);
+      return;
+    }
+  }
+  for (int64_t e = 0; e < n; ++e) dst[e] = static_cast<Acc>(src[e]);
+}
+
+template <typename T, typename Acc>
+void ConvertOut(const Acc* src, T* dst, int64_t n) {
+  if (std::is_same<T, Eigen::half>::value) {
+    if (const HalfConverter* f16c = SelectHalfConverter()) {
+      f16c->from_float(reinterpret_cast<const float*>(src),
+                       reinterpret_cast<uint16_t*>(dst), n);
+      return;
+    }
+  }
+  for (int64_t e = 0; e < n; ++e) dst[e] = static_cast<T>(src[e]);
+}
+
 // Row access to the op's tensors for the engine: in place for NHWC tensors of
 // the accumulation type; otherwise each row is converted (and, for NCHW,
 // transposed) on its way in or out, rounding once on the way out.
@@ -69,8 +96,7 @@ class TensorRowIO final : public RowIO<Acc> {
       return reinterpret_cast<const Acc*>(dy_) + (n * p_.out_rows + row) * Q * K;
     }
     if (!nchw_) {
-      const T* src = dy_ + (n * p_.out_rows + row) * Q * K;
-      for (int64_t e = 0; e < Q * K; ++e) stage[e] = static_cast<Acc>(src[e]);
+      ConvertIn(dy_ + (n * p_.out_rows + row) * Q * K, stage, Q * K);
       return stage;
     }
     // NCHW: dy[n][k][row][q] -> stage[q][k].
@@ -91,8 +117,7 @@ class TensorRowIO final : public RowIO<Acc> {
   void StoreDxRow(int64_t n, int64_t row, const Acc* values) const override {
     const int64_t W = p_.in_cols, C = p_.in_depth;
     if (!nchw_) {
-      T* dst = dx_ + (n * p_.in_rows + row) * W * C;
-      for (int64_t e = 0; e < W * C; ++e) dst[e] = static_cast<T>(values[e]);
+      ConvertOut(values, dx_ + (n * p_.in_rows + row) * W * C, W * C);
       return;
     }
     // NCHW: values[x][c] -> dx[n][c][row][x].

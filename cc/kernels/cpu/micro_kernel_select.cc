@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 
 namespace tf_custom_op {
@@ -24,7 +25,26 @@ bool HasAvx2Fma() {
 #endif
 }
 
+bool HasF16c() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
 }  // namespace
+
+const HalfConverter* SelectHalfConverter() {
+  static const HalfConverter* chosen = []() -> const HalfConverter* {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (!PortableForced() && HasF16c()) return &kF16cHalfConverter;
+#endif
+    return nullptr;
+  }();
+  return chosen;
+}
 
 const MicroKernel<float>& SelectFloatKernel() {
   static const MicroKernel<float>* chosen = [] {
