@@ -132,6 +132,7 @@ def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-defaul
             dilations=dilations, name=name, filters=filters)
     filter = _op_wrappers._lookup_filter(filter, filters)  # pylint: disable=protected-access
     padding, explicit_paddings = _op_wrappers.convert_padding(padding)
+    counts["builtin"] += 1
     return _BUILTIN_BACKPROP_INPUT(
         input_sizes=input_sizes, filter=filter, out_backprop=out_backprop,
         strides=strides, padding=padding, use_cudnn_on_gpu=use_cudnn_on_gpu,
