@@ -12,9 +12,9 @@
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/parallel_rows.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
-#include "tensorflow/core/util/work_sharder.h"
 
 namespace tf_custom_op {
 namespace {
@@ -40,17 +40,6 @@ const MicroKernel<float>& SelectKernel(float*) { return SelectFloatKernel(); }
 const MicroKernel<double>& SelectKernel(double*) { return SelectDoubleKernel(); }
 const MicroKernel<int32_t>& SelectKernel(int32_t*) {
   return SelectInt32Kernel();
-}
-
-// Runs fn(begin, end) over [0, total) on TF's intra-op pool. Work items own
-// disjoint output, so the split never changes the result.
-template <typename Fn>
-void ParallelFor(OpKernelContext* ctx, int64_t total, double cost_per_unit,
-                 Fn fn) {
-  const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
-  tensorflow::Shard(workers->num_threads, workers->workers, total,
-                    static_cast<int64_t>(std::max(1.0, cost_per_unit)),
-                    [&fn](int64_t begin, int64_t end) { fn(begin, end); });
 }
 
 // Contiguous conversion of n elements to and from the accumulation type:
@@ -160,8 +149,8 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
 
   const TensorRowIO<T, Acc> io(p, nchw, out_backprop.flat<T>().data(),
                                in_backprop->flat<T>().data());
-  ParallelFor(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
-              [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+  ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+                    [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
 }
 
 }  // namespace
