@@ -21,6 +21,9 @@ to run:
                  tf.compat.v1.Session
   graphdef_const the same GraphDef with Const inputs (shape function and
                  grappler's constant folding see the values)
+  transpose      tf_custom_op.conv2d_transpose (out_backprop as its input,
+                 input_sizes as output_shape), for the cases that TF's
+                 advisories reached through tf.nn.conv2d_transpose
 """
 import argparse
 import json
@@ -191,8 +194,8 @@ def _graphdef(case, op_name, arrays, const):
 
 def run_one(case, mode, impl):
     import tensorflow as tf
+    import tf_custom_op
     if impl == "ours":
-        import tf_custom_op
         module = tf_custom_op.op_module()
         wrapper = tf_custom_op.conv2d_backprop_input
         raw = module.tf_custom_op_conv2d_backprop_input
@@ -209,6 +212,14 @@ def run_one(case, mode, impl):
                          padding=_wrapper_padding(case), data_format=attrs["data_format"],
                          dilations=attrs["dilations"])
         return result.numpy()
+    if mode == "transpose":
+        # conv2d_transpose(input=out_backprop, filters=filter, output_shape=input_sizes):
+        # how TF's advisories reached the op.
+        transpose = tf_custom_op.conv2d_transpose if impl == "ours" else tf.nn.conv2d_transpose
+        attrs = _attrs(case)
+        return transpose(tf.constant(arrays[2]), tf.constant(arrays[1]), tf.constant(arrays[0]),
+                         strides=attrs["strides"], padding=_wrapper_padding(case),
+                         data_format=attrs["data_format"], dilations=attrs["dilations"]).numpy()
     if mode == "raw":
         tensors = [tf.constant(a) for a in arrays]
         return raw(input_sizes=tensors[0], filter=tensors[1], out_backprop=tensors[2],

@@ -136,6 +136,13 @@ CASES = [
     case("sizes_2value_advisory_huge_consistent", errors=TOO_LARGE,
          input_sizes=sizes([114078056, 179835296]), strides=[1, 114078056, 179835296, 1],
          filter=t([1, 1, 4, 6]), out_backprop=t([2, 1, 1, 6], seed=1)),
+    # The same advisories through conv2d_transpose (output_shape [2, -2] and the huge one).
+    case("transpose_output_shape_negative", modes=ALL_MODES + ["transpose"],
+         input_sizes=sizes([2, -2]), strides=[1, 2, 2, 1], padding="SAME"),
+    case("transpose_output_shape_huge", modes=ALL_MODES + ["transpose"], errors=TOO_LARGE,
+         input_sizes=sizes([114078056, 179835296]), strides=[1, 2, 2, 1], padding="SAME"),
+    case("transpose_ok", expect="reference", modes=ALL_MODES + ["transpose"],
+         input_sizes=sizes([2, 6, 6, 4]), strides=[1, 2, 2, 1], padding="SAME"),
     case("sizes_2value_scalar_filter", input_sizes=sizes([5, 5]), filter=t([])),
     case("sizes_2value_rank3_filter", input_sizes=sizes([5, 5]), filter=t([3, 3, 4])),
     case("sizes_2value_ok", expect="reference", input_sizes=sizes([5, 5])),
