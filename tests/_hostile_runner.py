@@ -118,6 +118,8 @@ def reference_conv(sizes_arr, w, dy, strides, padding, explicit_paddings=(),
         else:
             pads.append(0)
     dx = np.zeros((batch, rows, cols, depth), wide)
+    if dx.size == 0 or dy.size == 0 or w.size == 0:
+        return dx.transpose(0, 3, 1, 2).astype(out_dtype) if nchw else dx.astype(out_dtype)
     with np.errstate(all="ignore"):
         for r in range(R):
             for s in range(S):
@@ -129,9 +131,10 @@ def reference_conv(sizes_arr, w, dy, strides, padding, explicit_paddings=(),
                         x = q * strides[2] + s * dilations[2] - pads[1]
                         if not 0 <= x < cols:
                             continue
-                        for g in range(groups):
-                            dx[:, h, x, g * Cg:(g + 1) * Cg] += (
-                                dy[:, p, q, g * Kg:(g + 1) * Kg] @ w[r, s, :, g * Kg:(g + 1) * Kg].T)
+                        # All groups at once: [N, G, Kg] x [Cg, G, Kg] -> [N, G, Cg].
+                        dx[:, h, x, :] += np.einsum(
+                            "ngk,cgk->ngc", dy[:, p, q, :].reshape(batch, groups, Kg),
+                            w[r, s].reshape(Cg, groups, Kg)).reshape(batch, depth)
     if nchw:
         dx = dx.transpose(0, 3, 1, 2)
     with np.errstate(over="ignore"):

@@ -193,6 +193,25 @@ CASES = [
          input_sizes=sizes([2, 4, 5, 5]), filter=t([0, 0, 4, 6]),
          out_backprop=t([2, 6, 6, 6], seed=1)),
 
+    # Huge dimensions on tensors with no elements, and extreme group counts.
+    case("filter_huge_rows_empty_same", expect="zeros", padding="SAME",
+         filter=t([2**40, 0, 4, 6]), out_backprop=t([2, 5, 5, 6], seed=1)),
+    case("filter_huge_rows_empty_valid", filter=t([2**40, 0, 4, 6])),
+    case("filter_huge_rows_empty_huge_dilation", padding="SAME", dilations=[1, I32_MAX, 1, 1],
+         filter=t([2**40, 0, 4, 6]), out_backprop=t([2, 5, 5, 6], seed=1),
+         errors=CLEAR_ERRORS),
+    # (Not I32_MAX x I32_MAX: NumPy cannot describe even an empty array that large.)
+    case("empty_batch_huge_spatial", expect="zeros", strides=[1, I32_MAX, 2**20, 1],
+         input_sizes=sizes([0, I32_MAX, 2**20, 4]), out_backprop=t([0, 1, 1, 6])),
+    case("groups_2pow20_no_out_depth", expect="zeros", input_sizes=sizes([1, 2, 2, 2**20]),
+         filter=t([1, 1, 1, 0]), out_backprop=t([1, 2, 2, 0])),
+    case("groups_int32_max_too_large", errors=TOO_LARGE, input_sizes=sizes([1, 5, 5, I32_MAX]),
+         filter=t([3, 3, 1, 0]), out_backprop=t([1, 3, 3, 0])),
+    case("groups_4096_depthwise", expect="reference", input_sizes=sizes([1, 2, 2, 4096]),
+         filter=t([1, 1, 1, 4096]), out_backprop=t([1, 2, 2, 4096], seed=1)),
+    case("explicit_padding_beyond_input", expect="reference", padding="EXPLICIT",
+         explicit_paddings=[0, 0, 10, 0, 0, 7, 0, 0], out_backprop=t([2, 13, 10, 6], seed=1)),
+
     # --- non-finite and extreme values: exactly like the built-in -------------------------
     case("nonfinite_out_backprop", expect="builtin", out_backprop=t([2, 3, 3, 6], fill="nonfinite")),
     case("nonfinite_filter_same_stride2", expect="builtin", padding="SAME",
