@@ -92,7 +92,8 @@ ASAN_LIB := build/asan/_conv2d_backprop_input_op.so
 # catches null dereferences).
 SANITIZE_FLAGS ?= -fsanitize=address,undefined -fno-sanitize=null,nonnull-attribute,returns-nonnull-attribute \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1
-SANITIZE_TESTS ?= tests/test_hostile_inputs.py tests/test_fuzz.py tests/test_concurrency.py tests/test_tf_cases.py
+SANITIZE_TESTS ?= tests/test_hostile_inputs.py tests/test_fuzz.py tests/test_concurrency.py tests/test_tf_cases.py \
+	tests/test_large.py
 SANITIZE_ENV = LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=1:detect_odr_violation=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -105,7 +106,7 @@ $(ASAN_LIB): .tf_config.mk $(SOURCES)
 sanitize-build: $(ASAN_LIB)
 
 sanitize: $(ASAN_LIB)
-	$(SANITIZE_ENV) $(PY) -m pytest -q -rs -p no:cacheprovider $(SANITIZE_TESTS)
+	$(SANITIZE_ENV) $(PY) -m pytest -q -rs -p no:cacheprovider -m "not slow" $(SANITIZE_TESTS)
 
 clean:
 	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
