@@ -176,29 +176,26 @@ class BlockBarrier {
  public:
   explicit BlockBarrier(int count) : count_(count) {}
 
-  // All `count` threads must call Wait with the same site id.
+  // All `count` threads must call Wait with the same site id. Nothing here
+  // spins: the first arriver claims the site with a compare-and-swap, later
+  // ones only compare, and the last one resets it and wakes the others (a
+  // yield loop over hundreds of threads starved the run on a busy machine).
   void Wait(int site) {
     const uint32_t generation = generation_.load(std::memory_order_acquire);
-    const int arrived = arrived_.fetch_add(1, std::memory_order_acq_rel);
-    if (arrived == 0) {
-      site_.store(site, std::memory_order_relaxed);
-      site_set_.store(generation + 1, std::memory_order_release);
-    } else {
-      while (site_set_.load(std::memory_order_acquire) != generation + 1) {
-        std::this_thread::yield();
-      }
-      const int first = site_.load(std::memory_order_relaxed);
-      if (first != site) {
-        std::fprintf(stderr,
-                     "cuda_emulation: __syncthreads mismatch: a thread reached "
-                     "the barrier at line %d while others wait at line %d "
-                     "(barrier in divergent code?)\n",
-                     site, first);
-        std::abort();
-      }
+    int first = kNoSite;
+    if (!site_.compare_exchange_strong(first, site, std::memory_order_acq_rel) &&
+        first != site) {
+      std::fprintf(stderr,
+                   "cuda_emulation: __syncthreads mismatch: a thread reached "
+                   "the barrier at line %d while others wait at line %d "
+                   "(barrier in divergent code?)\n",
+                   site, first);
+      std::abort();
     }
+    const int arrived = arrived_.fetch_add(1, std::memory_order_acq_rel);
     if (arrived + 1 == count_) {
       arrived_.store(0, std::memory_order_relaxed);
+      site_.store(kNoSite, std::memory_order_relaxed);
 #if defined(__linux__)
       generation_.fetch_add(1, std::memory_order_acq_rel);
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&generation_),
@@ -226,10 +223,10 @@ class BlockBarrier {
  private:
   static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t),
                 "futex word");
+  static constexpr int kNoSite = INT32_MIN;  // no site id is this
   const int count_;
   std::atomic<int> arrived_{0};
-  std::atomic<int> site_{0};
-  std::atomic<uint32_t> site_set_{0};
+  std::atomic<int> site_{kNoSite};
   std::atomic<uint32_t> generation_{0};
 #if !defined(__linux__)
   std::mutex mu_;
