@@ -32,6 +32,14 @@ GatherEngine<Acc>::GatherEngine(const ConvBackpropInputParams& params,
 
 template <typename Acc>
 void GatherEngine<Acc>::PackFilter(const Acc* filter_hwio) {
+  filter_finite_ = true;
+  const int64_t filter_elements = params_.filter_rows * params_.filter_cols *
+                                  params_.filter_depth * params_.out_depth;
+  for (int64_t e = 0; e < filter_elements; ++e) {
+    // x - x is 0 for finite x and NaN for Inf or NaN (no <cmath> for int32).
+    const Acc v = filter_hwio[e];
+    filter_finite_ = filter_finite_ && (v - v == Acc(0));
+  }
   const int64_t nr = kernel_.nr;
   const int64_t cg = params_.filter_depth;
   const int64_t kg = params_.out_depth_per_group;
@@ -65,6 +73,28 @@ void GatherEngine<Acc>::PackFilter(const Acc* filter_hwio) {
           }
         }
       }
+    }
+  }
+}
+
+template <typename Acc>
+void GatherEngine<Acc>::SkipZeroRowTile(int64_t taps, int64_t depth,
+                                        const Acc* const* rows,
+                                        const Acc* packed, Acc* out,
+                                        int64_t out_pixel_stride, int m_valid,
+                                        int n_valid) const {
+  const int mr = kernel_.mr;
+  const int64_t nr = kernel_.nr;
+  for (int m = 0; m < m_valid; ++m) {
+    for (int n = 0; n < n_valid; ++n) {
+      Acc sum = 0;
+      for (int64_t t = 0; t < taps; ++t) {
+        const Acc* row = rows[t * mr + m];
+        if (row == zero_row_.data()) continue;
+        const Acc* w = packed + t * depth * nr + n;
+        for (int64_t k = 0; k < depth; ++k) sum += row[k] * w[k * nr];
+      }
+      out[m * out_pixel_stride + n] = sum;
     }
   }
 }
@@ -206,20 +236,28 @@ void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
                 static_cast<int>(std::min<int64_t>(mr, cp.count - j0));
             // Indirection: one dy row pointer per (tap, pixel).
             const Acc** slot = rows.data();
+            bool reads_zero_row = false;
             for (int64_t rt = 0; rt < rt_end - rt_begin; ++rt) {
               const Acc* dy_row = dy_rows[rt] + g * kg;
               for (int64_t ct = 0; ct < ct_count; ++ct) {
                 const int64_t q0 = j0 + col_taps[ct].offset;
                 for (int m = 0; m < mr; ++m, ++slot) {
                   const int64_t q = q0 + m;
-                  *slot = (m < m_valid && q >= 0 && q < Q)
-                              ? dy_row + q * K
-                              : zero_row_.data();
+                  const bool inside = q >= 0 && q < Q;
+                  reads_zero_row |= m < m_valid && !inside;
+                  *slot = (m < m_valid && inside) ? dy_row + q * K
+                                                  : zero_row_.data();
                 }
               }
             }
             Acc* out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C +
                        g * cg + cb * nr;
+            if (reads_zero_row && !filter_finite_) {
+              // 0 * Inf would be NaN where TensorFlow skips the tap.
+              SkipZeroRowTile(taps, kg, rows.data(), weights, out, sw * C,
+                              m_valid, n_valid);
+              continue;
+            }
             kernel_.fn(taps, kg, rows.data(), weights, out, sw * C, m_valid,
                        n_valid);
           }

@@ -49,6 +49,12 @@ class GatherEngine {
     return panel_offsets_[row_phase * col_plan_.phases.size() + col_phase];
   }
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const;
+  // Scalar tile that skips taps outside dy instead of multiplying the zero
+  // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but
+  // TensorFlow's result (which never reads outside dy) is not.
+  void SkipZeroRowTile(int64_t taps, int64_t depth, const Acc* const* rows,
+                       const Acc* packed, Acc* out, int64_t out_pixel_stride,
+                       int m_valid, int n_valid) const;
   int64_t MaxRowTaps() const;
 
   ConvBackpropInputParams params_;
@@ -60,6 +66,7 @@ class GatherEngine {
   std::vector<int64_t> panel_offsets_;
   std::vector<Acc> packed_;
   std::vector<Acc> zero_row_;  // K_g zeros: the row read outside dy
+  bool filter_finite_ = true;
 };
 
 extern template class GatherEngine<float>;
