@@ -8,10 +8,8 @@ The op library is loaded on first use (see `_loader`).
 """
 from tf_custom_op import _gradients  # noqa: F401  (registers the gradient)
 from tf_custom_op._loader import OP_NAME, OpLibraryError, build_info, library_path, op_module
-from tf_custom_op.ops import convert_padding
-# Drop-in layer (issue 5): the XLA-aware entry point (the built-in op inside
-# jit_compile graphs), conv2d_transpose (TF2 and TF1 signatures), patching.
-from tf_custom_op._routing import conv2d_backprop_input
+from tf_custom_op.ops import conv2d_backprop_input, convert_padding
+# Drop-in layer: conv2d_transpose (TF2 and TF1 signatures) and patching.
 from tf_custom_op.patching import is_patched, patch, patched, unpatch
 from tf_custom_op.transpose import conv2d_transpose, conv2d_transpose_v1
 

@@ -105,36 +105,3 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
         return _BUILTIN_BACKPROP_INPUT(**kwargs)
     counts["custom"] += 1
     return _loader.raw_op()(**kwargs)
-
-
-@tf.autograph.experimental.do_not_convert
-def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-default-value
-        input_sizes,
-        filter=None,
-        out_backprop=None,
-        strides=None,
-        padding=None,
-        use_cudnn_on_gpu=True,
-        data_format="NHWC",
-        dilations=[1, 1, 1, 1],
-        name=None,
-        filters=None):
-    """`tf_custom_op.ops.conv2d_backprop_input`, except that inside a graph
-    XLA compiles (`tf.function(jit_compile=True)`) it builds TensorFlow's
-    built-in op instead, which XLA can compile (the custom op has no XLA
-    lowering). Same signature, arguments and errors as
-    `tf.compat.v1.nn.conv2d_backprop_input`."""
-    from tf_custom_op import ops as _op_wrappers  # pylint: disable=import-outside-toplevel
-    if not in_xla_context():
-        return _op_wrappers.conv2d_backprop_input(
-            input_sizes, filter, out_backprop, strides, padding,
-            use_cudnn_on_gpu=use_cudnn_on_gpu, data_format=data_format,
-            dilations=dilations, name=name, filters=filters)
-    filter = _op_wrappers._lookup_filter(filter, filters)  # pylint: disable=protected-access
-    padding, explicit_paddings = _op_wrappers.convert_padding(padding)
-    counts["builtin"] += 1
-    return _BUILTIN_BACKPROP_INPUT(
-        input_sizes=input_sizes, filter=filter, out_backprop=out_backprop,
-        strides=strides, padding=padding, use_cudnn_on_gpu=use_cudnn_on_gpu,
-        explicit_paddings=explicit_paddings, data_format=data_format,
-        dilations=dilations, name=name)

@@ -1,6 +1,8 @@
 """`conv2d_backprop_input` with exactly the signature and argument handling of
 `tf.compat.v1.nn.conv2d_backprop_input`, computed by the custom op."""
-from tf_custom_op import _loader
+import tensorflow as tf
+
+from tf_custom_op import _routing
 
 
 def _lookup_filter(filter, filters):  # pylint: disable=redefined-builtin
@@ -43,6 +45,7 @@ def convert_padding(padding, expected_length=4):
     return padding, explicit_paddings
 
 
+@tf.autograph.experimental.do_not_convert
 def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-default-value
         input_sizes,
         filter=None,
@@ -73,10 +76,14 @@ def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-defaul
 
     Returns:
       A tensor of the filter's dtype and shape `input_sizes`.
+
+    Inside a graph that XLA compiles (`tf.function(jit_compile=True)`) this
+    builds TensorFlow's built-in op instead, which XLA can compile (the custom
+    op has no XLA lowering); see `_routing`.
     """
     filter = _lookup_filter(filter, filters)
     padding, explicit_paddings = convert_padding(padding)
-    return _loader.raw_op()(
+    return _routing.backprop_input(
         input_sizes=input_sizes,
         filter=filter,
         out_backprop=out_backprop,
