@@ -149,7 +149,7 @@ def build_library(target, build_dir=None, jobs=None):
     with open(info_path, "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
-    print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: nvcc not found'})")
+    print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: no nvcc, TF_CUSTOM_OP_CPU_ONLY=1 or no CUDA sources'})")
     return target
 
 
