@@ -5,12 +5,13 @@ MultiWorkerMirroredStrategy with 2 worker processes on 127.0.0.1 as on one
 device. Each run is a fresh process (tests/_distribute_job.py)."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from net_helpers import free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JOB = os.path.join(ROOT, "tests", "_distribute_job.py")
@@ -62,21 +63,8 @@ def test_mirrored_strategy_two_logical_cpus(mirrored, single):
     _assert_same(got, single)
 
 
-def _free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def test_multi_worker_mirrored_strategy_two_processes(single):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     try:

@@ -7,11 +7,12 @@ MultiWorkerMirroredStrategy workers on 127.0.0.1 that must agree."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from net_helpers import free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -40,19 +41,6 @@ def _env(**extra):
     return env
 
 
-def _free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def _run_plain(code, cwd):
     proc = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=cwd,
                           capture_output=True, text=True, timeout=TIMEOUT)
@@ -74,7 +62,7 @@ for line, code in json.load(open(sys.argv[1])):
 
 
 def _run_multiworker(code, cwd):
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     procs = []
     try:
         for index in range(2):
