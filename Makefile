@@ -9,7 +9,7 @@ LIB := tf_custom_op/_conv2d_backprop_input_op.so
 SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean gpu-emulation bazel bazel-werror build-smoke werror sanitize sanitize-build
+.PHONY: all venv configure build run test bench clean cpu-engine-bench gpu-emulation bazel bazel-werror build-smoke werror sanitize sanitize-build
 
 all: build
 
@@ -111,3 +111,16 @@ sanitize: $(ASAN_LIB)
 clean:
 	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
 	if command -v $(BAZEL) >/dev/null && test -e bazel-bin; then $(BAZEL) clean; fi
+
+# Standalone single-thread benchmark of the CPU engine (no TensorFlow).
+build/cpu_engine_bench: tools/cpu_engine_bench.cc $(SOURCES)
+	mkdir -p build
+	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/micro_kernel_portable.cc -o build/portable_bench.o
+	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/micro_kernel_select.cc -o build/select_bench.o
+	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/gather_engine.cc -o build/engine_bench.o
+	g++ -O3 -std=c++17 -I. -mavx2 -mfma -c cc/kernels/cpu/micro_kernel_avx2.cc -o build/avx2_bench.o
+	g++ -O3 -std=c++17 -I. -mavx2 -mf16c -c cc/kernels/cpu/half_convert_f16c.cc -o build/f16c_bench.o
+	g++ -O3 -std=c++17 -I. tools/cpu_engine_bench.cc build/portable_bench.o build/select_bench.o \
+	  build/engine_bench.o build/avx2_bench.o build/f16c_bench.o -o $@
+
+cpu-engine-bench: build/cpu_engine_bench
