@@ -11,20 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from net_helpers import free_ports
+from process_helpers import child_env, free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JOB = os.path.join(ROOT, "tests", "_distribute_job.py")
 TIMEOUT = 240
-
-
-def _env(**extra):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env.pop("TF_CONFIG", None)
-    env.update(extra)
-    return env
 
 
 def _result(stdout):
@@ -34,7 +25,7 @@ def _result(stdout):
 
 
 def _run(mode):
-    proc = subprocess.run([sys.executable, JOB, mode], env=_env(), capture_output=True,
+    proc = subprocess.run([sys.executable, JOB, mode], env=child_env(), capture_output=True,
                           text=True, timeout=TIMEOUT, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return _result(proc.stdout)
@@ -71,7 +62,7 @@ def test_multi_worker_mirrored_strategy_two_processes(single):
         for index in range(2):
             tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
             procs.append(subprocess.Popen(
-                [sys.executable, JOB, "multiworker"], env=_env(TF_CONFIG=tf_config),
+                [sys.executable, JOB, "multiworker"], env=child_env(TF_CONFIG=tf_config),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT))
         outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
     finally:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from net_helpers import free_ports
+from process_helpers import child_env, free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -32,17 +32,8 @@ def snippets():
     return out
 
 
-def _env(**extra):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env.pop("TF_CONFIG", None)
-    env.update(extra)
-    return env
-
-
 def _run_plain(code, cwd):
-    proc = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=cwd,
+    proc = subprocess.run([sys.executable, "-c", code], env=child_env(), cwd=cwd,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 
@@ -67,7 +58,7 @@ def _run_multiworker(code, cwd):
     try:
         for index in range(2):
             tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            procs.append(subprocess.Popen([sys.executable, "-c", code], env=_env(TF_CONFIG=tf_config),
+            procs.append(subprocess.Popen([sys.executable, "-c", code], env=child_env(TF_CONFIG=tf_config),
                                           cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
         outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
@@ -103,7 +94,7 @@ def plain_run(workdir):
     path = os.path.join(workdir, "snippets.json")
     with open(path, "w") as f:
         json.dump(blocks, f)
-    proc = subprocess.run([sys.executable, "-c", _DRIVER, path], env=_env(), cwd=workdir,
+    proc = subprocess.run([sys.executable, "-c", _DRIVER, path], env=child_env(), cwd=workdir,
                           capture_output=True, text=True, timeout=TIMEOUT)
     return blocks, proc
 
