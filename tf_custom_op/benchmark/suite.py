@@ -65,10 +65,8 @@ class Case:
         dy = rng.standard_normal(self._order(self.nhwc_dy), dtype=np.float32)
         w = rng.standard_normal(self.filter_shape, dtype=np.float32)
         dtype = tf.as_dtype(self.dtype)
-        one = [1, 1, 1, 1]
         strides = self._order([1, self.stride, self.stride, 1])
         dilations = self._order([1, self.dilation, self.dilation, 1])
-        del one
         return dict(
             input_sizes=tf.constant(self._order(self.nhwc_input), tf.int32),
             filter=tf.cast(tf.constant(w), dtype),

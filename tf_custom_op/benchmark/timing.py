@@ -50,7 +50,7 @@ def time_case(case, repeats, min_seconds=0.0):
     return result
 
 
-def sgemm_gflops(threads_note="", size=2048, repeats=5):
+def sgemm_gflops(size=2048, repeats=5):
     """GFLOP/s of a float32 matmul with TF's own threads (the machine's practical peak)."""
     a = tf.random.normal([size, size])
     b = tf.random.normal([size, size])
@@ -60,5 +60,4 @@ def sgemm_gflops(threads_note="", size=2048, repeats=5):
         start = time.perf_counter()
         tf.linalg.matmul(a, b).numpy()
         best = min(best, time.perf_counter() - start)
-    del threads_note
     return 2.0 * size ** 3 / best / 1e9
