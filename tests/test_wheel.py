@@ -169,3 +169,22 @@ def test_installed_wheel_checks_tensorflow_version(venv, tmp_path):
             f.write(original)
     assert "built for TensorFlow 2.0.0" in proc.stdout
     assert tf.__version__ in proc.stdout
+
+
+def test_installed_wheel_runs_the_main_job_outside_the_repository(venv, tmp_path):
+    """`python -m tf_custom_op` (the main job: checks against TF's op, then the
+    short benchmark) from an installed wheel, in a directory with no checkout
+    beside it: the layer suite must come from the package itself."""
+    assert not (tmp_path / "shared").exists() and not (tmp_path.parent / "shared").exists()
+    proc = _run([str(venv), "-m", "tf_custom_op"], 900, env=_clean_env(), cwd=str(tmp_path))
+    assert "all checks match TF's built-in op" in proc.stdout, proc.stdout[-4000:]
+    assert "geomean" in proc.stdout, proc.stdout[-4000:]
+    results = list((tmp_path / "bench_results").glob("*.json"))
+    assert results, "the benchmark wrote no results"
+
+
+def test_wheel_ships_the_layer_suite(wheel):
+    _, path = wheel
+    with zipfile.ZipFile(path) as zf:
+        spec = json.loads(zf.read("tf_custom_op/benchmark/layers.json"))
+    assert {"vgg3x3_c256", "small_b1", "dil2"} <= {layer["name"] for layer in spec["layers"]}

@@ -1,28 +1,42 @@
-"""Gradient of the custom op, identical to TensorFlow's for Conv2DBackpropInput:
-nothing for input_sizes, conv2d_backprop_filter for the filter and conv2d for
-out_backprop, with the op's own attributes. Both are differentiable TF ops,
-so second-order gradients work through nested tapes."""
+"""Gradient of the custom op: nothing for input_sizes; for the filter the
+filter gradient `conv2d_backprop_filter(grad, shape(filter), out_backprop)`,
+for out_backprop the forward convolution `conv2d(grad, filter)`, with the
+op's own attributes. Both come from `_adjoints`, which computes them for every
+configuration the op accepts (NCHW, dilation, groups, every dtype, empty
+tensors) and differentiates them again, so second-order gradients work too."""
 import tensorflow as tf
-from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
+from tensorflow.python.eager import context as _context  # pylint: disable=no-name-in-module
 
+from tf_custom_op import _adjoints, _routing
+from tf_custom_op._conv_attrs import ConvAttrs
 from tf_custom_op._loader import OP_NAME
 
 
-def _attrs(op):
-    return dict(
-        strides=op.get_attr("strides"),
-        padding=op.get_attr("padding"),
-        explicit_paddings=op.get_attr("explicit_paddings"),
-        use_cudnn_on_gpu=op.get_attr("use_cudnn_on_gpu"),
-        data_format=op.get_attr("data_format").decode(),
-        dilations=op.get_attr("dilations"),
-    )
+def prefers_tf_kernels(op):
+    """True where TF's own kernels handle every configuration: on a GPU, and in
+    a graph that XLA compiles."""
+    if "GPU" in (getattr(op, "device", "") or "").upper():
+        return True
+    if _context.executing_eagerly():
+        return False
+    # Eager tapes inside tf.function hand us a mock op without a graph.
+    return _routing.in_xla_context(None, getattr(op, "graph", None))
+
+
+def skipped_inputs(op):
+    """Inputs an eager tape says need no gradient."""
+    return set(getattr(op, "skip_input_indices", None) or ())
 
 
 @tf.RegisterGradient(OP_NAME)
 def _conv2d_backprop_input_grad(op, grad):
-    attrs = _attrs(op)
-    filter_grad = gen_nn_ops.conv2d_backprop_filter(
-        grad, tf.shape(op.inputs[1]), op.inputs[2], **attrs)
-    out_backprop_grad = gen_nn_ops.conv2d(grad, op.inputs[1], **attrs)
+    attrs = ConvAttrs.from_op(op)
+    native = prefers_tf_kernels(op)
+    skip = skipped_inputs(op)
+    w, dy = op.inputs[1], op.inputs[2]
+    filter_grad = out_backprop_grad = None
+    if 1 not in skip:
+        filter_grad = _adjoints.backprop_filter(grad, tf.shape(w), dy, attrs, native)
+    if 2 not in skip:
+        out_backprop_grad = _adjoints.conv2d(grad, w, tf.shape(dy), attrs, native)
     return [None, filter_grad, out_backprop_grad]

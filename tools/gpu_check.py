@@ -17,7 +17,7 @@ Needs no TensorFlow: PyTorch (with CUDA), nvcc and a GPU. It
 
 Usage (from the repository root):
     python tools/gpu_check.py [layers.json] [--sweep 300] [--reps 20] [--arch 90]
-layers.json defaults to ../shared/bench/layers.json (relative to the repository).
+layers.json defaults to the suite shipped in the package, tf_custom_op/benchmark/layers.json.
 """
 import argparse
 import ctypes
@@ -299,7 +299,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("layers", nargs="?",
-                        default=os.path.join(ROOT, "..", "shared", "bench", "layers.json"))
+                        default=os.path.join(ROOT, "tf_custom_op", "benchmark", "layers.json"))
     parser.add_argument("--sweep", type=int, default=300, help="random cases (default 300)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--reps", type=int, default=20, help="timed repetitions per layer")

@@ -4,8 +4,9 @@ import os
 
 import numpy as np
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_LAYERS = os.path.join(os.path.dirname(_ROOT), "shared", "bench", "layers.json")
+# The layer suite ships inside the package (package data, also in the wheel),
+# so the benchmark runs from any clone or install.
+DEFAULT_LAYERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")
 
 
 class Case:
