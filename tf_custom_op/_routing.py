@@ -16,19 +16,13 @@ import weakref
 
 import tensorflow as tf
 from tensorflow.python.framework import ops as _ops  # pylint: disable=no-name-in-module
-from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
 
 try:  # private; fall back to "never in XLA" if a future TF moves it
     from tensorflow.python.ops import control_flow_util as _cf_util  # pylint: disable=no-name-in-module
 except ImportError:  # pragma: no cover
     _cf_util = None
 
-from tf_custom_op import _loader
-
-# The generated Python function of the built-in op, captured at import (before
-# `patching.patch()` can replace it).
-_BUILTIN_BACKPROP_INPUT = getattr(gen_nn_ops.conv2d_backprop_input, "_tf_custom_op_original",
-                                  gen_nn_ops.conv2d_backprop_input)
+from tf_custom_op import _builtins, _loader
 
 _xla_graphs = weakref.WeakSet()
 
@@ -85,11 +79,6 @@ def note_graph():
         in_xla_context()
 
 
-def builtin_backprop_input(*args, **kwargs):
-    """TensorFlow's own `gen_nn_ops.conv2d_backprop_input` (never patched)."""
-    return _BUILTIN_BACKPROP_INPUT(*args, **kwargs)
-
-
 @tf.autograph.experimental.do_not_convert
 def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylint: disable=redefined-builtin,dangerous-default-value
                    use_cudnn_on_gpu=True, explicit_paddings=[], data_format="NHWC",
@@ -102,6 +91,6 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
                   dilations=dilations, name=name)
     if force_builtin or in_xla_context():
         counts["builtin"] += 1
-        return _BUILTIN_BACKPROP_INPUT(**kwargs)
+        return _builtins.conv2d_backprop_input(**kwargs)
     counts["custom"] += 1
     return _loader.raw_op()(**kwargs)

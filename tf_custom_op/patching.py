@@ -29,12 +29,13 @@ import contextlib
 import functools
 import threading
 
+import tensorflow as tf
 from tensorflow.python.eager import context as _context  # pylint: disable=no-name-in-module
 from tensorflow.python.framework import ops as _ops  # pylint: disable=no-name-in-module
-from tensorflow.python.ops import array_ops  # pylint: disable=no-name-in-module
 from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
 
-from tf_custom_op import _routing
+from tf_custom_op import _adjoints, _builtins, _gradients, _routing
+from tf_custom_op._conv_attrs import ConvAttrs
 
 _lock = threading.RLock()
 _saved = None  # what patch() replaced, to restore; None when not patched
@@ -42,46 +43,26 @@ _saved = None  # what patch() replaced, to restore; None when not patched
 _GRADIENT_OP = "Conv2D"
 
 
-def _attr_str(value):
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _conv2d_gradient(op, grad):
     """Gradient of Conv2D: input gradient from the custom op (built-in under
-    XLA), filter gradient from TensorFlow's Conv2DBackpropFilter."""
-    attrs = dict(
-        strides=op.get_attr("strides"),
-        padding=_attr_str(op.get_attr("padding")),
-        explicit_paddings=op.get_attr("explicit_paddings"),
-        use_cudnn_on_gpu=op.get_attr("use_cudnn_on_gpu"),
-        data_format=_attr_str(op.get_attr("data_format")),
-        dilations=op.get_attr("dilations"),
-    )
-    # Eager tapes say which inputs need no gradient: skip those (this also
-    # lets a dilated conv's input gradient work where TF's CPU
-    # Conv2DBackpropFilter refuses dilation).
-    skip = set(getattr(op, "skip_input_indices", None) or ())
-    shape_0, shape_1 = array_ops.shape_n([op.inputs[0], op.inputs[1]])
+    XLA), filter gradient from `_adjoints` (TF's Conv2DBackpropFilter where
+    its kernel handles the configuration, another formulation where not)."""
+    attrs = ConvAttrs.from_op(op)
+    native = _gradients.prefers_tf_kernels(op)
+    skip = _gradients.skipped_inputs(op)
+    # tf.shape, not shape_n: its value is known statically when the shape is,
+    # which lets _adjoints choose TF's own kernel.
+    shape_0, shape_1 = tf.shape(op.inputs[0]), tf.shape(op.inputs[1])
     # Eager tapes inside tf.function hand us a mock op without a graph.
     forward_graph = getattr(op, "graph", None)
     xla = False if _context.executing_eagerly() else _routing.in_xla_context(None, forward_graph)
     input_grad = filter_grad = None
     if 0 not in skip:
         input_grad = _routing.backprop_input(
-            shape_0, op.inputs[1], grad, force_builtin=xla, **attrs)
+            shape_0, op.inputs[1], grad, force_builtin=xla, **attrs.kwargs())
     if 1 not in skip:
-        filter_grad = _ORIGINALS["conv2d_backprop_filter"](op.inputs[0], shape_1, grad, **attrs)
+        filter_grad = _adjoints.backprop_filter(op.inputs[0], shape_1, grad, attrs, native)
     return [input_grad, filter_grad]
-
-
-# TensorFlow's functions as they were when this module was imported.
-_ORIGINALS = {
-    "conv2d_backprop_input": getattr(gen_nn_ops.conv2d_backprop_input, "_tf_custom_op_original",
-                                     gen_nn_ops.conv2d_backprop_input),
-    "conv2d": getattr(gen_nn_ops.conv2d, "_tf_custom_op_original", gen_nn_ops.conv2d),
-    "conv2d_backprop_filter": getattr(gen_nn_ops.conv2d_backprop_filter, "_tf_custom_op_original",
-                                      gen_nn_ops.conv2d_backprop_filter),
-}
 
 
 def _replacement_backprop_input(original):
@@ -143,9 +124,9 @@ def patch():
             return
         saved = {"gen_nn_ops": {}}
         for attr, new in (
-                ("conv2d_backprop_input", _replacement_backprop_input(_ORIGINALS["conv2d_backprop_input"])),
-                ("conv2d", _noting(_ORIGINALS["conv2d"])),
-                ("conv2d_backprop_filter", _noting(_ORIGINALS["conv2d_backprop_filter"]))):
+                ("conv2d_backprop_input", _replacement_backprop_input(_builtins.BY_NAME["conv2d_backprop_input"])),
+                ("conv2d", _noting(_builtins.BY_NAME["conv2d"])),
+                ("conv2d_backprop_filter", _noting(_builtins.BY_NAME["conv2d_backprop_filter"]))):
             saved["gen_nn_ops"][attr] = getattr(gen_nn_ops, attr)
             setattr(gen_nn_ops, attr, new)
         entry, key = _gradient_registry_entry()
