@@ -39,24 +39,8 @@ def spatial_pads(n, k, s, d, padding, explicit=(0, 0)):
     return before, after
 
 
-def conv2d_backprop_input_ref(input_sizes, w, dy, strides, padding,
-                              data_format="NHWC", dilations=(1, 1, 1, 1),
-                              out_dtype=None):
-    """dx per SPEC.md section 2.
-
-    Args:
-      input_sizes: 4 ints (data_format order) or 2 ints (H, W).
-      w: [R, S, C_g, K] array.
-      dy: out_backprop in data_format layout.
-      strides, dilations: 4 ints in data_format order.
-      padding: "SAME", "VALID" or 4 (before, after) pairs in data_format order.
-      out_dtype: numpy dtype of the result (default: float64, or int64 for
-        integer inputs). Integer results wrap modulo 2**32 when out_dtype is
-        int32, like TensorFlow's int32 arithmetic.
-
-    Returns:
-      dx in data_format layout.
-    """
+def _problem(input_sizes, w, dy, strides, padding, data_format, dilations):
+    """Everything both references need, in NHWC and float64 (int64)."""
     nchw = data_format == "NCHW"
     w = np.asarray(w)
     dy = np.asarray(dy)
@@ -100,37 +84,104 @@ def conv2d_backprop_input_ref(input_sizes, w, dy, strides, padding,
         f"out_backprop spatial {(P, Q)} != computed {(out_h, out_w)}")
     assert C % Cg == 0 if Cg else C == 0
     G = C // Cg if Cg else 0
-    dx = np.zeros((N, H, W, C), dtype=acc)
     if G and K:
         assert K % G == 0
-        Kg = K // G
-        p_idx = np.arange(P)
-        q_idx = np.arange(Q)
-        for r in range(R):
-            hs = p_idx * sh + r * dh - pt
-            vp = (hs >= 0) & (hs < H)
-            if not vp.any():
-                continue
-            for s in range(S):
-                xs = q_idx * sw + s * dw - pl
-                vq = (xs >= 0) & (xs < W)
-                if not vq.any():
-                    continue
-                dy_rs = dy[:, vp][:, :, vq]  # [N, P', Q', K]
-                for g in range(G):
-                    contrib = np.einsum(
-                        "npqo,co->npqc",
-                        dy_rs[..., g * Kg:(g + 1) * Kg],
-                        w[r, s, :, g * Kg:(g + 1) * Kg])
-                    # p -> h and q -> x are injective for a fixed tap, so
-                    # fancy-index += does not drop duplicate updates.
-                    dx[:, hs[vp][:, None], xs[vq][None, :],
-                       g * Cg:(g + 1) * Cg] += contrib
-    if nchw:
-        dx = dx.transpose(0, 3, 1, 2)
+    return dict(nchw=nchw, integer=integer, acc=acc, w=w, dy=dy, N=N, H=H, W=W, C=C,
+                R=R, S=S, Cg=Cg, K=K, P=P, Q=Q, G=G, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pl=pl)
+
+
+def _taps(pb):
+    """For each filter tap (r, s) that reaches dx: r, s, the dy rows and
+    columns it reads (boolean masks) and the dx rows and columns it writes."""
+    p_idx, q_idx = np.arange(pb["P"]), np.arange(pb["Q"])
+    for r in range(pb["R"]):
+        hs = p_idx * pb["sh"] + r * pb["dh"] - pb["pt"]
+        vp = (hs >= 0) & (hs < pb["H"])
+        if not vp.any():
+            continue
+        for s in range(pb["S"]):
+            xs = q_idx * pb["sw"] + s * pb["dw"] - pb["pl"]
+            vq = (xs >= 0) & (xs < pb["W"])
+            if vq.any():
+                yield r, s, vp, vq, hs[vp], xs[vq]
+
+
+def _finish(x, pb, nchw_layout, out_dtype):
+    if nchw_layout:
+        x = x.transpose(0, 3, 1, 2)
     if out_dtype is not None:
-        if integer and np.dtype(out_dtype) == np.int32:
-            dx = (dx & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+        if pb["integer"] and np.dtype(out_dtype) == np.int32:
+            x = (x & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
         else:
-            dx = dx.astype(out_dtype)
-    return np.ascontiguousarray(dx)
+            x = x.astype(out_dtype)
+    return np.ascontiguousarray(x)
+
+
+def conv2d_backprop_input_ref(input_sizes, w, dy, strides, padding,
+                              data_format="NHWC", dilations=(1, 1, 1, 1),
+                              out_dtype=None):
+    """dx per SPEC.md section 2.
+
+    Args:
+      input_sizes: 4 ints (data_format order) or 2 ints (H, W).
+      w: [R, S, C_g, K] array.
+      dy: out_backprop in data_format layout.
+      strides, dilations: 4 ints in data_format order.
+      padding: "SAME", "VALID" or 4 (before, after) pairs in data_format order.
+      out_dtype: numpy dtype of the result (default: float64, or int64 for
+        integer inputs). Integer results wrap modulo 2**32 when out_dtype is
+        int32, like TensorFlow's int32 arithmetic.
+
+    Returns:
+      dx in data_format layout.
+    """
+    pb = _problem(input_sizes, w, dy, strides, padding, data_format, dilations)
+    w, dy, G, Cg, K = pb["w"], pb["dy"], pb["G"], pb["Cg"], pb["K"]
+    dx = np.zeros((pb["N"], pb["H"], pb["W"], pb["C"]), dtype=pb["acc"])
+    if G and K:
+        Kg = K // G
+        for r, s, vp, vq, rows, cols in _taps(pb):
+            dy_rs = dy[:, vp][:, :, vq]  # [N, P', Q', K]
+            for g in range(G):
+                contrib = np.einsum(
+                    "npqo,co->npqc",
+                    dy_rs[..., g * Kg:(g + 1) * Kg],
+                    w[r, s, :, g * Kg:(g + 1) * Kg])
+                # p -> h and q -> x are injective for a fixed tap, so
+                # fancy-index += does not drop duplicate updates.
+                dx[:, rows[:, None], cols[None, :], g * Cg:(g + 1) * Cg] += contrib
+    return _finish(dx, pb, pb["nchw"], out_dtype)
+
+
+def conv2d_backprop_input_grads_ref(input_sizes, w, dy, upstream, strides, padding,
+                                    data_format="NHWC", dilations=(1, 1, 1, 1),
+                                    out_dtype=None):
+    """Gradients of sum(dx * upstream) w.r.t. the filter and out_backprop.
+
+    dx is bilinear in (w, dy), so each gradient is the sum, over the taps
+    that reach dx, of upstream's pixels times the other operand:
+      d/dw[r, s, c, k]    = sum_{n,p,q} upstream[n, h, x, c] * dy[n, p, q, k]
+      d/ddy[n, p, q, k]   = sum_{r,s,c} upstream[n, h, x, c] * w[r, s, c, k]
+    with h = p*sh + r*dh - pad_top, x = q*sw + s*dw - pad_left, and c and k
+    in the same group. Returns (d/dw, d/ddy) in the operands' layouts.
+    """
+    pb = _problem(input_sizes, w, dy, strides, padding, data_format, dilations)
+    w, dy, G, Cg, K = pb["w"], pb["dy"], pb["G"], pb["Cg"], pb["K"]
+    up = np.asarray(upstream).astype(pb["acc"])
+    if pb["nchw"]:
+        up = up.transpose(0, 2, 3, 1)
+    dw = np.zeros(w.shape, dtype=pb["acc"])
+    ddy = np.zeros(dy.shape, dtype=pb["acc"])
+    if G and K:
+        Kg = K // G
+        p_idx, q_idx = np.arange(pb["P"]), np.arange(pb["Q"])
+        for r, s, vp, vq, rows, cols in _taps(pb):
+            up_rs = up[:, rows[:, None], cols[None, :], :]  # [N, P', Q', C]
+            dy_rs = dy[:, vp][:, :, vq]
+            ps, qs = p_idx[vp], q_idx[vq]
+            for g in range(G):
+                cs, ks = slice(g * Cg, (g + 1) * Cg), slice(g * Kg, (g + 1) * Kg)
+                dw[r, s, :, ks] += np.einsum("npqc,npqo->co", up_rs[..., cs], dy_rs[..., ks])
+                ddy[:, ps[:, None], qs[None, :], ks] += np.einsum(
+                    "npqc,co->npqo", up_rs[..., cs], w[r, s, :, ks])
+    return _finish(dw[None], pb, False, out_dtype)[0], _finish(ddy, pb, pb["nchw"], out_dtype)
