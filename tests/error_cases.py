@@ -1,7 +1,7 @@
 """Malformed inputs (SPEC.md sections 1, 3, 4 and 7) as code snippets.
 
 Each snippet is an expression evaluated with `OP` bound to either our
-`conv2d_backprop_input` or TF's built-in, plus `tf`, `np`, `w` (a [3, 3, 2, 3]
+`conv2d_backprop_input` or TF's built-in (and `RAW` to the raw op), plus `tf`, `np`, `w` (a [3, 3, 2, 3]
 float32 filter) and `dy` (a [1, 4, 4, 3] out_backprop for input [1, 4, 4, 2]
 at stride 1, SAME). Shared by test_errors.py and its subprocesses.
 """
@@ -151,10 +151,12 @@ DANGEROUS = {
 }
 
 
-def namespace(op):
+def namespace(op, raw_op=None):
+    """Names a snippet may use: OP (the Python wrapper), RAW (the raw op,
+    whose attributes the wrapper cannot always produce), tf, np, w, dy."""
     import numpy as np
     import tensorflow as tf
-    return {"OP": op, "tf": tf, "np": np,
+    return {"OP": op, "RAW": raw_op, "tf": tf, "np": np,
             "w": tf.ones([3, 3, 2, 3]), "dy": tf.ones([1, 4, 4, 3])}
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import tf_custom_op
 from reference import conv2d_backprop_input_ref, output_size
+from support.tf_oracle import EIGEN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -201,16 +202,17 @@ def run_ours(case, w, dy):
 
 
 def run_tf(case, w, dy):
-    """TF's built-in result, or None when its CPU kernel refuses the
-    configuration (only for configurations SPEC.md section 6 says it may)."""
+    """TF's built-in result as computed by its reference (Eigen) kernel, the
+    same on every CPU (support/tf_oracle.py), or None where that kernel
+    refuses the configuration (NCHW, dilation, groups)."""
     try:
-        return tf.compat.v1.nn.conv2d_backprop_input(
-            case.input_sizes(), tf.constant(w), tf.constant(dy),
+        return EIGEN.call(
+            "v1", case.input_sizes(), w, dy,
             strides=case.strides(), padding=case.padding_arg(),
             data_format=case.data_format, dilations=case.dilations())
     except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as err:
-        # TF's CPU kernels cover at least NHWC without dilation or groups
-        # (SPEC.md section 6): a refusal there would mean a broken oracle.
+        # TF's CPU kernels cover at least NHWC without dilation or groups:
+        # a refusal there would mean a broken oracle.
         assert (case.data_format == "NCHW" or case.dilation != (1, 1)
                 or case.groups > 1), f"TF refused {case}: {err}"
         return None
