@@ -35,8 +35,19 @@ build: $(LIB)
 run: build
 	$(PY) -m tf_custom_op
 
+# TF runs its CPU convolutions through oneDNN or Eigen depending on the CPU
+# (TF_ENABLE_ONEDNN_OPTS forces either). Our op and its gradient must not
+# depend on which: the whole suite runs with oneDNN off, then every test that
+# runs TF's own kernels in-process runs again with oneDNN on.
+ONEDNN_TESTS ?= tests/test_errors.py tests/test_tf_cases.py tests/test_sweep.py \
+	tests/test_gradient_sweep.py tests/test_gradients.py tests/test_patching.py \
+	tests/test_modes.py tests/test_fuzz.py tests/test_keras.py tests/test_tf1_compat.py \
+	tests/test_readme_snippets.py
+
 test: build
-	$(PY) -m pytest -q -rs $(PYTEST_ARGS) tests
+	TF_ENABLE_ONEDNN_OPTS=0 $(PY) -m pytest -q -rs $(PYTEST_ARGS) tests
+	@echo "=== the same TF-facing tests with oneDNN on"
+	TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m pytest -q -rs $(PYTEST_ARGS) $(ONEDNN_TESTS)
 
 bench: build
 	$(PY) -m tf_custom_op.benchmark
