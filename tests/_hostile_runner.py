@@ -79,7 +79,7 @@ def make_array(spec):
 
 def reference_conv(sizes_arr, w, dy, strides, padding, explicit_paddings=(),
                    dilations=(1, 1, 1, 1), data_format="NHWC"):
-    """float64 (int64 for int32) NumPy reference of SPEC.md section 2, rounded once
+    """float64 (int64 for int32) NumPy reference of docs/CONTRACT.md section 2, rounded once
     to the filter's dtype. Loops over taps and out_backprop pixels: small inputs only."""
     nchw = data_format == "NCHW"
     if nchw:

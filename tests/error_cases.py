@@ -1,4 +1,4 @@
-"""Malformed inputs (SPEC.md sections 1, 3, 4 and 7) as code snippets.
+"""Malformed inputs (docs/CONTRACT.md sections 1, 3, 4 and 7) as code snippets.
 
 Each snippet is an expression evaluated with `OP` bound to either our
 `conv2d_backprop_input` or TF's built-in (and `RAW` to the raw op), plus `tf`, `np`, `w` (a [3, 3, 2, 3]
@@ -58,7 +58,7 @@ SAFE = {
     "out_depth_mismatch_with_filter": "OP([1,4,4,2], w, tf.ones([1,4,4,4]), [1,1,1,1], 'SAME')",
 }
 
-# May crash TF's own op (SPEC.md section 7), or exercise paths that could
+# May crash TF's own op (docs/CONTRACT.md section 7), or exercise paths that could
 # crash ours: only our op runs them, in a subprocess.
 # name -> (expression, expected): expected is an exception class name, or
 # ("fill", shape, value): a result of that shape with every element == value.

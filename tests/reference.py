@@ -1,4 +1,4 @@
-"""A direct NumPy implementation of SPEC.md section 2 (the oracle for the
+"""A direct NumPy implementation of docs/CONTRACT.md section 2 (the oracle for the
 configurations TensorFlow's own CPU kernels refuse).
 
 Deliberately simple: one pass per filter tap, float64 (int64 for int32) and a
@@ -9,7 +9,7 @@ import numpy as np
 
 
 def _out_and_pads(n, k, s, d, padding, explicit):
-    """(out size, pad before, pad after) for one spatial axis, SPEC.md section 2.
+    """(out size, pad before, pad after) for one spatial axis, docs/CONTRACT.md section 2.
 
     Uses C++ truncating division (int(a / b) towards zero), not floor division.
     """
@@ -120,7 +120,7 @@ def _finish(x, pb, nchw_layout, out_dtype):
 def conv2d_backprop_input_ref(input_sizes, w, dy, strides, padding,
                               data_format="NHWC", dilations=(1, 1, 1, 1),
                               out_dtype=None):
-    """dx per SPEC.md section 2.
+    """dx per docs/CONTRACT.md section 2.
 
     Args:
       input_sizes: 4 ints (data_format order) or 2 ints (H, W).

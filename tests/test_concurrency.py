@@ -1,6 +1,6 @@
 """Concurrency and determinism: many callers at once, any thread count.
 
-Each dx element has one owner and is written once (DESIGN.md section 1), so
+Each dx element has one owner and is written once (docs/DESIGN.md section 1), so
 results must be bit-identical whether the op runs serially, from 8 Python
 threads at once, as parallel nodes of one graph, or with 1 or 2 intra-op
 threads. Data are random non-integers, so that any change in summation order

@@ -1,4 +1,4 @@
-"""Malformed inputs from SPEC.md sections 1, 3, 4 and 7.
+"""Malformed inputs from docs/CONTRACT.md sections 1, 3, 4 and 7.
 
 SAFE cases require the same exception class as TF's built-in (eagerly and
 inside tf.function). TF's side runs in the oracle's child process with oneDNN
@@ -37,7 +37,7 @@ def test_same_error_as_tf_eager(name):
 # ops (shape function), the others run-time errors of the same class.
 _NOT_IN_FUNCTION = {
     "no_filter", "both_filter_and_filters",  # pure Python, identical in graphs
-    # Zero strides inside tf.function crash TF's op (SPEC.md section 7).
+    # Zero strides inside tf.function crash TF's op (docs/CONTRACT.md section 7).
     "strides_zero", "strides_negative",
 }
 
@@ -138,7 +138,7 @@ def test_shape_function_rejects_input_sizes_of_rank2_placeholder():
 
 def test_no_error_for_valid_result_of_truncation():
     """VALID, n=1, k=4, s=2: out = (1 - 4 + 2) / 2 = 0 (C++ truncation), a
-    valid all-zero result, not an error (SPEC.md section 2)."""
+    valid all-zero result, not an error (docs/CONTRACT.md section 2)."""
     out = OURS([1, 1, 1, 2], tf.ones([4, 4, 2, 3]), tf.ones([1, 0, 0, 3]),
                [1, 2, 2, 1], "VALID")
     assert out.shape == (1, 1, 1, 2)

@@ -1,4 +1,4 @@
-"""Gradients of the op (SPEC.md section 5): w.r.t. filter and out_backprop
+"""Gradients of the op (docs/CONTRACT.md section 5): w.r.t. filter and out_backprop
 equal to the built-in's, second order through nested tapes, a numeric check,
 and none for input_sizes."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""Malformed and extreme inputs (SPEC.md sections 3 and 7), in child processes.
+"""Malformed and extreme inputs (docs/CONTRACT.md sections 3 and 7), in child processes.
 
 Every case runs through the Python wrapper, the raw generated op (eagerly and
 in a tf.function) and a hand-built GraphDef in a tf.compat.v1.Session (with
@@ -229,7 +229,7 @@ CASES = [
          out_backprop=t([2, 3, 3, 6], fill="big_pos", seed=1)),
     # TF's float16 path accumulates in half: intermediate sums overflow, and it
     # returns NaN where the exact result is 0 (184 of these 200 values differ).
-    # Ours accumulates in float as SPEC.md section 2 requires.
+    # Ours accumulates in float as docs/CONTRACT.md section 2 requires.
     case("huge_half_overflow", expect="reference",
          filter=t([3, 3, 4, 6], "float16", fill="constant", constant=60000.0),
          out_backprop=t([2, 3, 3, 6], "float16", seed=1)),
@@ -243,7 +243,7 @@ assert len(CASES_BY_NAME) == len(CASES), "duplicate case names"
 
 
 def reference(spec):
-    """float64 NumPy reference of SPEC.md section 2 for a case's inputs."""
+    """float64 NumPy reference of docs/CONTRACT.md section 2 for a case's inputs."""
     arrays = [_hostile_runner.make_array(spec[k]) for k in ("input_sizes", "filter", "out_backprop")]
     return _hostile_runner.reference_conv(
         *arrays, strides=spec["strides"], padding=spec["padding"],

@@ -73,7 +73,7 @@ def test_static_shape_matches_builtin(name):
 
 
 def test_partially_constant_input_sizes_shape():
-    """The example in SPEC.md section 4."""
+    """The example in docs/CONTRACT.md section 4."""
     ours, _ = _static_shapes(lambda w, dy: tf.stack([tf.shape(dy)[0], 10, 10, 4]),
                              SPEC_W, tf.TensorSpec([None, 5, 5, 6]))
     assert ours.as_list() == [None, 10, 10, 4]

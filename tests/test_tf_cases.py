@@ -1,7 +1,7 @@
 """Hand-written cases in the spirit of TF's own conv_ops_test
 (testConv2D*BackpropInput, conv2d_transpose tests): small known shapes with
 inputs 1..n, all-ones transposed convolutions with analytically known counts,
-the SPEC.md section 7 advisories, and every accepted form of input_sizes."""
+the docs/CONTRACT.md section 7 advisories, and every accepted form of input_sizes."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,7 +21,7 @@ def _iota(shape, dtype=np.float32):
 
 
 # (input_sizes NHWC, filter shape, strides (h, w), padding). Output sizes
-# follow from SPEC.md section 2.
+# follow from docs/CONTRACT.md section 2.
 KNOWN = {
     "2x2_depth1_valid": ([1, 2, 3, 1], [2, 2, 1, 1], (1, 1), "VALID"),
     "2x2_depth3_valid": ([1, 2, 3, 3], [2, 2, 3, 3], (1, 1), "VALID"),
@@ -106,7 +106,7 @@ def test_conv2d_transpose_all_ones(stride, padding, in_hw, x_hw):
         ours, tf.nn.conv2d_transpose(x, filt, sizes, strides, padding).numpy())
 
 
-# ---- SPEC.md section 7 advisories (our op only, in a subprocess) ----------
+# ---- docs/CONTRACT.md section 7 advisories (our op only, in a subprocess) ----------
 ADVISORIES = sorted(n for n in DANGEROUS if n.startswith("advisory_"))
 
 

@@ -4,7 +4,9 @@ CPU and CUDA kernels, a drop-in for `tf.compat.v1.nn.conv2d_backprop_input`.
     import tf_custom_op
     dx = tf_custom_op.conv2d_backprop_input(x_shape, w, dy, [1, 2, 2, 1], "SAME")
 
-The op library is loaded on first use (see `_loader`).
+The op library is loaded at import when it can be (so that a SavedModel or
+MetaGraph using the op can be loaded right after `import tf_custom_op`); a
+missing or mismatched library is reported on first use instead (see `_loader`).
 """
 from tf_custom_op import _gradients  # noqa: F401  (registers the gradient)
 from tf_custom_op._loader import OP_NAME, OpLibraryError, build_info, library_path, op_module

@@ -76,7 +76,7 @@ absl::Status CheckPaddingAttrs(const ConvAttrs& attrs) {
   return absl::OkStatus();
 }
 
-// One spatial axis: output size per SPEC.md section 2, checked against
+// One spatial axis: output size per docs/CONTRACT.md section 2, checked against
 // out_backprop, computed in 128-bit so that no input can overflow it.
 absl::Status ResolveSpatialAxis(const ConvAttrs& attrs, int spatial_dim,
                                 int64_t in, int64_t filter, int64_t actual_out,

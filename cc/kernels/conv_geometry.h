@@ -1,5 +1,5 @@
 // Attribute parsing and run-time shape validation of the op: every check of
-// SPEC.md section 3, in 64-bit (128-bit where products may overflow), with
+// docs/CONTRACT.md section 3, in 64-bit (128-bit where products may overflow), with
 // TensorFlow's error classes and, where practical, its message text.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CONV_GEOMETRY_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CONV_GEOMETRY_H_

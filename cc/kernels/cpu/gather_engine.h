@@ -1,5 +1,5 @@
 // The CPU engine: phase decomposition + per-call filter packing + per-tile
-// indirection + register-tiled micro-kernels (see DESIGN.md, sections 1-2).
+// indirection + register-tiled micro-kernels (see docs/DESIGN.md, sections 1-2).
 //
 // Works on NHWC tensors of the accumulation type (float, double or int32);
 // the TF kernel converts other dtypes and layouts around it. Free of
