@@ -28,8 +28,19 @@ _xla_graphs = weakref.WeakSet()
 
 # How many ops each path has built (incremented when the op is created: once
 # per trace inside tf.function, once per call eagerly). For tests and
-# debugging; see `tf_custom_op.patching.stats()`.
-counts = {"custom": 0, "builtin": 0}
+# debugging, through stats() and reset_stats().
+_counts = {"custom": 0, "builtin": 0}
+
+
+def stats():
+    """How many Conv2DBackpropInput ops the routing built so far, by kind:
+    {"custom": n, "builtin": n} (per op creation: per eager call, per trace)."""
+    return dict(_counts)
+
+
+def reset_stats():
+    for key in _counts:
+        _counts[key] = 0
 
 
 def _graph_in_xla_context(graph):
@@ -90,7 +101,7 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
                   explicit_paddings=explicit_paddings, data_format=data_format,
                   dilations=dilations, name=name)
     if force_builtin or in_xla_context():
-        counts["builtin"] += 1
+        _counts["builtin"] += 1
         return _builtins.conv2d_backprop_input(**kwargs)
-    counts["custom"] += 1
+    _counts["custom"] += 1
     return _loader.raw_op()(**kwargs)

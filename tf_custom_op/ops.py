@@ -5,12 +5,14 @@ import tensorflow as tf
 from tf_custom_op import _routing
 
 
-def _lookup_filter(filter, filters):  # pylint: disable=redefined-builtin
-    if filters is not None:
-        if filter is not None:
-            raise ValueError("Cannot specify both 'filter' and 'filters'.")
-        return filters
-    return filter
+def lookup_alias(new_name, new_value, old_name, old_value):
+    """The value of an argument TF accepts under two names (e.g. `filters` and
+    the older `filter`): whichever was given; both is TF's ValueError."""
+    if old_value is not None:
+        if new_value is not None:
+            raise ValueError(f"Cannot specify both '{old_name}' and '{new_name}'.")
+        return old_value
+    return new_value
 
 
 def convert_padding(padding, expected_length=4):
@@ -81,7 +83,7 @@ def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-defaul
     builds TensorFlow's built-in op instead, which XLA can compile (the custom
     op has no XLA lowering); see `_routing`.
     """
-    filter = _lookup_filter(filter, filters)
+    filter = lookup_alias("filters", filters, "filter", filter)
     padding, explicit_paddings = convert_padding(padding)
     return _routing.backprop_input(
         input_sizes=input_sizes,

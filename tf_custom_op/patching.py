@@ -13,8 +13,8 @@ While patched:
   Conv2DBackpropFilter) build the custom op;
 - the registered gradient of `Conv2D` (`tf.nn.conv2d`, `tf.nn.convolution`,
   Keras `Conv2D`) computes its input gradient with the custom op and its filter
-  gradient with TensorFlow's Conv2DBackpropFilter, exactly like TensorFlow's
-  own gradient otherwise;
+  gradient with TensorFlow's Conv2DBackpropFilter where that kernel runs the
+  configuration, another formulation where it does not (`_gradients`);
 - graphs that XLA compiles keep the built-in op (the custom op has no XLA
   lowering), see `tf_custom_op._routing`.
 
@@ -29,40 +29,18 @@ import contextlib
 import functools
 import threading
 
-import tensorflow as tf
-from tensorflow.python.eager import context as _context  # pylint: disable=no-name-in-module
 from tensorflow.python.framework import ops as _ops  # pylint: disable=no-name-in-module
 from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
 
-from tf_custom_op import _adjoints, _builtins, _gradients, _routing
-from tf_custom_op._conv_attrs import ConvAttrs
+from tf_custom_op import _builtins, _gradients, _routing
+# How many ops the routing built, by kind (owned by _routing; re-exported here
+# where users of patch() look for them).
+from tf_custom_op._routing import reset_stats, stats  # noqa: F401
 
 _lock = threading.RLock()
 _saved = None  # what patch() replaced, to restore; None when not patched
 
 _GRADIENT_OP = "Conv2D"
-
-
-def _conv2d_gradient(op, grad):
-    """Gradient of Conv2D: input gradient from the custom op (built-in under
-    XLA), filter gradient from `_adjoints` (TF's Conv2DBackpropFilter where
-    its kernel handles the configuration, another formulation where not)."""
-    attrs = ConvAttrs.from_op(op)
-    native = _gradients.prefers_tf_kernels(op)
-    skip = _gradients.skipped_inputs(op)
-    # tf.shape, not shape_n: its value is known statically when the shape is,
-    # which lets _adjoints choose TF's own kernel.
-    shape_0, shape_1 = tf.shape(op.inputs[0]), tf.shape(op.inputs[1])
-    # Eager tapes inside tf.function hand us a mock op without a graph.
-    forward_graph = getattr(op, "graph", None)
-    xla = False if _context.executing_eagerly() else _routing.in_xla_context(None, forward_graph)
-    input_grad = filter_grad = None
-    if 0 not in skip:
-        input_grad = _routing.backprop_input(
-            shape_0, op.inputs[1], grad, force_builtin=xla, **attrs.kwargs())
-    if 1 not in skip:
-        filter_grad = _adjoints.backprop_filter(op.inputs[0], shape_1, grad, attrs, native)
-    return [input_grad, filter_grad]
 
 
 def _replacement_backprop_input(original):
@@ -132,7 +110,7 @@ def patch():
         entry, key = _gradient_registry_entry()
         if entry is not None:
             saved["gradient"] = (entry, key, entry[key])
-            entry[key] = _conv2d_gradient
+            entry[key] = _gradients.conv2d_gradient
         _saved = saved
 
 
@@ -161,14 +139,3 @@ def patched():
     finally:
         if not was_patched:
             unpatch()
-
-
-def stats():
-    """How many Conv2DBackpropInput ops the routing built so far, by kind:
-    {"custom": n, "builtin": n} (per op creation: per eager call, per trace)."""
-    return dict(_routing.counts)
-
-
-def reset_stats():
-    for key in _routing.counts:
-        _routing.counts[key] = 0

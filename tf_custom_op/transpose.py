@@ -18,7 +18,7 @@ import collections.abc
 import tensorflow as tf
 
 from tf_custom_op import _routing
-from tf_custom_op.ops import convert_padding
+from tf_custom_op.ops import convert_padding, lookup_alias
 
 
 def _spatial_sequence(value, name, channel_index, n=2):
@@ -41,14 +41,6 @@ def _spatial_sequence(value, name, channel_index, n=2):
         raise ValueError(f"{name} should be of length 1, {n} or {n + 2}. "
                          f"Received: {name}={values} of length {len(values)}")
     return [1, 1] + values if channel_index == 1 else [1] + values + [1]
-
-
-def _lookup_alias(new_name, new_value, old_name, old_value):
-    if old_value is not None:
-        if new_value is not None:
-            raise ValueError(f"Cannot specify both '{old_name}' and '{new_name}'.")
-        return old_value
-    return new_value
 
 
 @tf.autograph.experimental.do_not_convert
@@ -114,8 +106,8 @@ def conv2d_transpose_v1(  # pylint: disable=redefined-builtin
     `value`/`input` and `filter`/`filters` are aliases (giving both is a
     ValueError); otherwise as `conv2d_transpose`.
     """
-    value = _lookup_alias("input", input, "value", value)
-    filter = _lookup_alias("filters", filters, "filter", filter)
+    value = lookup_alias("input", input, "value", value)
+    filter = lookup_alias("filters", filters, "filter", filter)
     with tf.compat.v1.name_scope(name, "conv2d_transpose",
                                  [value, filter, output_shape]) as scope:
         return conv2d_transpose(value, filter, output_shape, strides, padding=padding,
