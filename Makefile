@@ -6,7 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TF_PACKAGE ?= tensorflow-cpu==2.21.0
 LIB := tf_custom_op/_conv2d_backprop_input_op.so
-SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py
+SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build_tools/op_build.py \
+	build_tools/sources.py
 PYTEST_ARGS ?=
 
 .PHONY: all venv configure build run test bench clean cpu-engine-bench gpu-emulation bazel bazel-werror build-smoke werror sanitize sanitize-build
@@ -54,16 +55,9 @@ bench: build
 
 # The CUDA kernels compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) and
 # checked against a naive reference: no nvcc, no GPU, no TensorFlow needed.
-GPU_EMULATION_BIN := build/gpu_emulation/emulation_test
-$(GPU_EMULATION_BIN): cc/kernels/gpu/conv_backprop_input.cu.cc cc/kernels/gpu/conv_backprop_input_gpu.h \
-		cc/kernels/gpu/cuda_emulation.h cc/kernels/conv_params.h cc/kernels/phase_plan.h \
-		tests/gpu_emulation/emulation_test.cc
-	mkdir -p $(dir $@)
-	$(CXX) -std=c++17 -O2 -Wall -Wextra -pthread -DTFCO_CUDA_EMULATION -I. \
-		-x c++ cc/kernels/gpu/conv_backprop_input.cu.cc -x none tests/gpu_emulation/emulation_test.cc -o $@
-
-gpu-emulation: $(GPU_EMULATION_BIN)
-	$(GPU_EMULATION_BIN)
+# What is compiled comes from build_tools/sources.py.
+gpu-emulation:
+	$(PYTHON) build_tools/standalone_build.py gpu-emulation --run
 
 # Bazel build (README, "Building with Bazel"): Debian's bazel-bootstrap, no
 # network. `make bazel` builds //... and runs the Bazel tests against the
@@ -123,15 +117,7 @@ clean:
 	rm -rf build $(LIB) tf_custom_op/_build_info.json .tf_config.mk .bazelrc.configure
 	if command -v $(BAZEL) >/dev/null && test -e bazel-bin; then $(BAZEL) clean; fi
 
-# Standalone single-thread benchmark of the CPU engine (no TensorFlow).
-build/cpu_engine_bench: tools/cpu_engine_bench.cc $(SOURCES)
-	mkdir -p build
-	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/micro_kernel_portable.cc -o build/portable_bench.o
-	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/micro_kernel_select.cc -o build/select_bench.o
-	g++ -O3 -std=c++17 -I. -c cc/kernels/cpu/gather_engine.cc -o build/engine_bench.o
-	g++ -O3 -std=c++17 -I. -mavx2 -mfma -c cc/kernels/cpu/micro_kernel_avx2.cc -o build/avx2_bench.o
-	g++ -O3 -std=c++17 -I. -mavx2 -mf16c -c cc/kernels/cpu/half_convert_f16c.cc -o build/f16c_bench.o
-	g++ -O3 -std=c++17 -I. tools/cpu_engine_bench.cc build/portable_bench.o build/select_bench.o \
-	  build/engine_bench.o build/avx2_bench.o build/f16c_bench.o -o $@
-
-cpu-engine-bench: build/cpu_engine_bench
+# Standalone single-thread benchmark of the CPU engine (no TensorFlow), built
+# into build/cpu_engine_bench (arguments: tools/cpu_engine_bench.cc).
+cpu-engine-bench:
+	$(PYTHON) build_tools/standalone_build.py cpu-engine-bench

@@ -6,7 +6,7 @@ copied), TensorFlow's own compile flags, and a Python toolchain that runs
 tests with the interpreter that has TensorFlow installed.
 
 `op_build_config` makes `@local_config_op_build`: the source lists and
-per-file flags of build_tools/op_build.py (read, not repeated, so that Bazel
+per-file flags of build_tools/sources.py (read, not repeated, so that Bazel
 and setup.py build the same library), whether the CUDA kernel is built, the
 nvcc to build it with and the static CUDA runtime to link.
 
@@ -183,7 +183,8 @@ tf_local_config = repository_rule(
 
 _ASK_OP_BUILD = """
 import ast, json, sys
-wanted = {"TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES", "CUDA_ARCHS"}
+wanted = {"TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES", "CUDA_ARCHS",
+          "NVCC_FLAGS"}
 found = {}
 for node in ast.parse(open(sys.argv[1]).read()).body:
     if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -192,14 +193,15 @@ for node in ast.parse(open(sys.argv[1]).read()).body:
             found[name] = ast.literal_eval(node.value)
 missing = wanted - set(found)
 if missing:
-    sys.exit("op_build.py no longer defines " + ", ".join(sorted(missing)))
+    sys.exit("sources.py no longer defines " + ", ".join(sorted(missing)))
 print(json.dumps(found))
 """
 
 def _op_build_lists(ctx):
-    # The source lists, per-file flags and CUDA architectures are read from
-    # build_tools/op_build.py (the setup.py build), so that both builds agree.
-    op_build = ctx.path(Label("//:build_tools/op_build.py"))
+    # The source lists, per-file flags, nvcc flags and CUDA architectures are
+    # read from build_tools/sources.py (also read by the setup.py build), so
+    # that both builds agree.
+    op_build = ctx.path(Label("//:build_tools/sources.py"))
     python = _find_python(ctx)
     result = ctx.execute([python, "-c", _ASK_OP_BUILD, str(op_build)], timeout = 60)
     if result.return_code != 0:
@@ -265,8 +267,9 @@ def _op_build_config_impl(ctx):
         'NVCC = "{}"'.format(nvcc),
         'CUDA_HOME = "{}"'.format(cuda_home if nvcc else ""),
         "CUDA_ARCHS = {}".format(_bzl_list(lists["CUDA_ARCHS"])),
+        "NVCC_FLAGS = {}".format(_bzl_list(lists["NVCC_FLAGS"])),
         "",
-        "# Source lists of build_tools/op_build.py (paths from the workspace root).",
+        "# Source lists of build_tools/sources.py (paths from the workspace root).",
         "TF_SOURCES = {}".format(_bzl_list(lists["TF_SOURCES"])),
         "PLAIN_SOURCES = {}".format(_bzl_list(lists["PLAIN_SOURCES"])),
         "X86_SOURCES = {}".format(json.encode(lists["X86_SOURCES"])),

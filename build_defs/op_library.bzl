@@ -1,4 +1,4 @@
-"""The op library's C++/CUDA targets, from op_build.py's source lists.
+"""The op library's C++/CUDA targets, from build_tools/sources.py.
 
 Mirrors build_tools/op_build.py (the setup.py build) target by target:
   * TF_SOURCES + PLAIN_SOURCES: one cc_library with TensorFlow's flags;
@@ -7,7 +7,7 @@ Mirrors build_tools/op_build.py (the setup.py build) target by target:
     when configure.sh found nvcc and those files exist; CPU-only otherwise.
 """
 
-load("@local_config_op_build//:defs.bzl", "CUDA_ARCHS", "CUDA_ENABLED", "NVCC")
+load("@local_config_op_build//:defs.bzl", "CUDA_ARCHS", "CUDA_ENABLED", "NVCC", "NVCC_FLAGS")
 load("@local_config_tf//:defs.bzl", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
 
 # As op_build.py: -O3 and its warnings (TF's headers are -isystem).
@@ -27,10 +27,9 @@ def _nvcc_object(name, src, hdrs):
         outs = [out],
         cmd = " ".join([
             NVCC,
-            "-std=c++17 -O3 -x cu -Xcompiler -fPIC -I.",
+            " ".join(NVCC_FLAGS),
+            "-x cu -I.",
             defines,
-            # As op_build.py (-diag-suppress 177: helpers only some dtypes use).
-            "--expt-relaxed-constexpr -diag-suppress 177",
             " ".join(gencode),
             "-c $(location {}) -o $@".format(src),
         ]),
@@ -46,7 +45,7 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
     defines `name + "_build_info"`, the _build_info.json that op_build.py
     writes next to the library (TensorFlow version, CUDA or not), which the
     package checks at load time. Must be called from the root package: the
-    source paths are op_build.py's, relative to the workspace root.
+    source paths are sources.py's, relative to the workspace root.
     """
     hdrs = native.glob(["cc/**/*.h"])
     tf = "@local_config_tf//:tensorflow"

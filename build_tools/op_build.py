@@ -15,29 +15,13 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run as a script: build_tools must be importable
+    sys.path.insert(0, ROOT)
 CONFIG = os.path.join(ROOT, ".tf_config.mk")
 
-# Sources that include TensorFlow headers.
-TF_SOURCES = [
-    "cc/ops/conv2d_backprop_input_op.cc",
-    "cc/kernels/conv_geometry.cc",
-    "cc/kernels/cpu/cpu_kernel.cc",
-]
-# TensorFlow-free sources, compiled with the baseline ISA.
-PLAIN_SOURCES = [
-    "cc/kernels/cpu/gather_engine.cc",
-    "cc/kernels/cpu/micro_kernel_portable.cc",
-    "cc/kernels/cpu/micro_kernel_select.cc",
-]
-# Sources with ISA-specific flags (x86-64 only).
-X86_SOURCES = {
-    "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
-    "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
-}
-# The TF-side GPU registration and the CUDA translation unit (when nvcc).
-GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]
-CUDA_SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc"]
-CUDA_ARCHS = ["75", "80", "86", "89", "90"]
+# What is compiled, and with which flags: build_tools/sources.py.
+from build_tools.sources import (CUDA_ARCHS, CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
+                                 PLAIN_SOURCES, TF_SOURCES, X86_SOURCES)
 
 
 def cuda_archs():
@@ -113,11 +97,8 @@ def build_library(target, build_dir=None, jobs=None):
         for arch in archs:
             gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
         gencode += ["-gencode", f"arch=compute_{archs[-1]},code=compute_{archs[-1]}"]
-        # -diag-suppress 177: helpers only some dtypes' kernels reference.
-        _run([nvcc, "-std=c++17", "-O3", "-x", "cu", "-Xcompiler", "-fPIC", "-I" + ROOT,
-              "-D_GLIBCXX_USE_CXX11_ABI=1", "--expt-relaxed-constexpr",
-              "-diag-suppress", "177"] + gencode +
-             ["-c", os.path.join(ROOT, src), "-o", obj])
+        _run([nvcc] + NVCC_FLAGS + ["-x", "cu", "-I" + ROOT, "-D_GLIBCXX_USE_CXX11_ABI=1"]
+             + gencode + ["-c", os.path.join(ROOT, src), "-o", obj])
         return obj
 
     jobs = jobs or int(os.environ.get("TF_CUSTOM_OP_JOBS", "2"))

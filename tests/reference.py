@@ -7,31 +7,14 @@ kernel.
 """
 import numpy as np
 
+# The size arithmetic is the package's single statement of it (plain Python,
+# not the kernels); everything else here is independent of the op's code.
+from tf_custom_op.geometry import axis_window, output_size  # noqa: F401
+
 
 def _out_and_pads(n, k, s, d, padding, explicit):
-    """(out size, pad before, pad after) for one spatial axis, docs/CONTRACT.md section 2.
-
-    Uses C++ truncating division (int(a / b) towards zero), not floor division.
-    """
-    eff = (k - 1) * d + 1
-
-    def tdiv(a, b):
-        q = abs(a) // abs(b)
-        return q if (a >= 0) == (b >= 0) else -q
-
-    if padding == "VALID":
-        return tdiv(n - eff + s, s), 0, 0
-    if padding == "SAME":
-        out = tdiv(n + s - 1, s)
-        need = max(0, (out - 1) * s + eff - n)
-        return out, need // 2, need - need // 2
-    before, after = explicit
-    return tdiv(n + before + after - eff + s, s), before, after
-
-
-def output_size(n, k, s, d, padding, explicit=(0, 0)):
-    """out_backprop's spatial size for input size n (may be negative = error)."""
-    return _out_and_pads(n, k, s, d, padding, explicit)[0]
+    """(out size, pad before, pad after) for one spatial axis."""
+    return axis_window(n, k, s, d, padding, explicit)
 
 
 def spatial_pads(n, k, s, d, padding, explicit=(0, 0)):

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import tf_custom_op
+from tf_custom_op.geometry import output_size
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _hostile_runner import reference_conv  # noqa: E402
@@ -70,16 +71,8 @@ def configs(draw):
     dilations = [draw(st.sampled_from([1] * 14 + [2, 3])) for _ in range(2)]
     size = [draw(st.integers(1, 11)), draw(st.integers(1, 11))]
     pads = [[draw(st.integers(0, 3)), draw(st.integers(0, 3))] for _ in range(2)]
-    out = []
-    for n, k, s, d, (before, after) in zip(size, filt, strides, dilations, pads):
-        eff = (k - 1) * d + 1
-        if cfg["padding"] == "VALID":
-            o = (n - eff + s) // s if n - eff + s >= 0 else -1
-        elif cfg["padding"] == "SAME":
-            o = (n + s - 1) // s
-        else:
-            o = (n + before + after - eff + s) // s if n + before + after - eff + s >= 0 else -1
-        out.append(o)
+    out = [output_size(n, k, s, d, cfg["padding"], tuple(pad))
+           for n, k, s, d, pad in zip(size, filt, strides, dilations, pads)]
     # Empty results are covered (in child processes) by test_hostile_inputs.py.
     assume(min(out) >= 1)
     cfg.update(batch=batch, size=size, groups=groups, cg=cg, kg=kg, filt=filt,

@@ -1,52 +1,30 @@
 """The CUDA kernels, run on the host through cc/kernels/gpu/cuda_emulation.h.
 
-Compiles conv_backprop_input.cu.cc and tests/gpu_emulation/emulation_test.cc
-with g++ only (no nvcc, no GPU) into build/gpu_emulation/ and runs the
-driver, which compares every dtype and configuration with a naive reference.
-The same build: `make gpu-emulation`.
+Compiles the CUDA kernel and tests/gpu_emulation/emulation_test.cc with g++
+only (no nvcc, no GPU; build_tools/standalone_build.py, the same build as
+`make gpu-emulation`, with -Werror) and runs the driver, which compares every
+dtype and configuration with a naive reference.
 """
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD_DIR = os.path.join(ROOT, "build", "gpu_emulation")
-BINARY = os.path.join(BUILD_DIR, "emulation_test")
-KERNEL = "cc/kernels/gpu/conv_backprop_input.cu.cc"
-DRIVER = "tests/gpu_emulation/emulation_test.cc"
-DEPENDENCIES = [
-    KERNEL,
-    DRIVER,
-    "cc/kernels/gpu/conv_backprop_input_gpu.h",
-    "cc/kernels/gpu/cuda_emulation.h",
-    "cc/kernels/conv_params.h",
-    "cc/kernels/phase_plan.h",
-]
-
-
-def _needs_build():
-    if not os.path.exists(BINARY):
-        return True
-    built = os.path.getmtime(BINARY)
-    return any(os.path.getmtime(os.path.join(ROOT, d)) > built for d in DEPENDENCIES)
+sys.path.insert(0, ROOT)
+from build_tools import standalone_build  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def emulation_binary():
-    cxx = os.environ.get("CXX", "g++")
-    if shutil.which(cxx) is None:
-        pytest.skip(f"{cxx} not found")
-    if _needs_build():
-        os.makedirs(BUILD_DIR, exist_ok=True)
-        cmd = [cxx, "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread",
-               "-DTFCO_CUDA_EMULATION", "-I" + ROOT, "-x", "c++", os.path.join(ROOT, KERNEL),
-               "-x", "none", os.path.join(ROOT, DRIVER), "-o", BINARY + ".tmp"]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        assert proc.returncode == 0, "emulation build failed:\n" + proc.stderr[-6000:]
-        os.replace(BINARY + ".tmp", BINARY)
-    return BINARY
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+        pytest.skip("no C++ compiler")
+    try:
+        return standalone_build.build_gpu_emulation(werror=True)
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 def test_cuda_kernels_under_host_emulation(emulation_binary):

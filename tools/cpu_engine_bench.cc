@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cc/kernels/axis_window.h"
 #include "cc/kernels/cpu/gather_engine.h"
 
 using tf_custom_op::ConvBackpropInputParams;
@@ -47,10 +48,6 @@ class InPlaceIO final : public RowIO<float> {
   float* dx_;
 };
 
-int64_t SamePadBefore(int64_t in, int64_t out, int64_t k, int64_t s) {
-  return std::max<int64_t>(0, (out - 1) * s + k - in) / 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,10 +66,16 @@ int main(int argc, char** argv) {
   p.stride_rows = p.stride_cols = std::atol(argv[8]);
   p.groups = 1;
   p.dilation_rows = p.dilation_cols = 1;
-  p.out_rows = (p.in_rows + p.stride_rows - 1) / p.stride_rows;
-  p.out_cols = (p.in_cols + p.stride_cols - 1) / p.stride_cols;
-  p.pad_top = SamePadBefore(p.in_rows, p.out_rows, p.filter_rows, p.stride_rows);
-  p.pad_left = SamePadBefore(p.in_cols, p.out_cols, p.filter_cols, p.stride_cols);
+  const auto rows = tf_custom_op::ResolveAxisWindow<int64_t>(
+      tf_custom_op::PaddingKind::kSame, p.in_rows, p.filter_rows, p.stride_rows, 1);
+  const auto cols = tf_custom_op::ResolveAxisWindow<int64_t>(
+      tf_custom_op::PaddingKind::kSame, p.in_cols, p.filter_cols, p.stride_cols, 1);
+  p.out_rows = rows.out;
+  p.out_cols = cols.out;
+  p.pad_top = rows.before;
+  p.pad_bottom = rows.after;
+  p.pad_left = cols.before;
+  p.pad_right = cols.after;
   const bool portable = argc > 9 && std::strcmp(argv[9], "portable") == 0;
   const MicroKernel<float>& kernel =
       portable ? tf_custom_op::kPortableFloatKernel : tf_custom_op::SelectFloatKernel();

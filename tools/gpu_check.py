@@ -31,9 +31,25 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc", "tools/gpu_check_shim.cu.cc"]
-HEADERS = ["cc/kernels/gpu/conv_backprop_input_gpu.h", "cc/kernels/conv_params.h",
-           "cc/kernels/phase_plan.h"]
+
+
+def _load_geometry():
+    """tf_custom_op/geometry.py by path: the GPU machine has no TensorFlow, so
+    the package itself (whose __init__ imports TF) cannot be imported."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    spec = importlib.util.spec_from_file_location(
+        "tf_custom_op_geometry", os.path.join(ROOT, "tf_custom_op", "geometry.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+axis_window = _load_geometry().axis_window
+sys.path.insert(0, ROOT)
+from build_tools import sources as build_sources  # noqa: E402  (no TensorFlow needed)
+
+SOURCES = build_sources.CUDA_SOURCES + [build_sources.GPU_CHECK_SHIM]
+HEADERS = build_sources.CUDA_HEADERS
 DTYPE_CODES = {"float16": 0, "bfloat16": 1, "float32": 2, "float64": 3, "int32": 4}
 # Max |ours - reference| / max(1, max |reference|) accepted per dtype (the
 # reference is float64 from the same rounded inputs).
@@ -62,8 +78,7 @@ def build_library(nvcc, archs, out_dir):
     gencode = []
     for arch in archs:
         gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
-    cmd = [nvcc, "-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC", "-I" + ROOT,
-           "--expt-relaxed-constexpr", "-diag-suppress", "177", "-cudart", "static"] + gencode
+    cmd = [nvcc] + build_sources.NVCC_FLAGS + ["-shared", "-I" + ROOT, "-cudart", "static"] + gencode
     cmd += ["-x", "cu"] + [os.path.join(ROOT, s) for s in SOURCES] + ["-o", lib + ".tmp"]
     print("building:", " ".join(cmd), file=sys.stderr, flush=True)
     t0 = time.time()
@@ -118,14 +133,7 @@ class Geometry:
 
     @staticmethod
     def _axis(size, k, stride, dil, padding, before, after):
-        eff = (k - 1) * dil + 1
-        if padding == "VALID":
-            return _trunc_div(size - eff + stride, stride), 0, 0
-        if padding == "SAME":
-            out = _trunc_div(size + stride - 1, stride)
-            need = max(0, (out - 1) * stride + eff - size)
-            return out, need // 2, need - need // 2
-        return _trunc_div(size + before + after - eff + stride, stride), before, after
+        return axis_window(size, k, stride, dil, padding, (before, after))
 
     def valid(self):
         return self.p >= 0 and self.q >= 0
@@ -144,11 +152,6 @@ class Geometry:
             f"pad{self.pt},{self.pb},{self.pl},{self.pr}"
         return (f"n{self.n} {self.h}x{self.w}x{self.c} f{self.r}x{self.s}x{self.k} g{self.groups} "
                 f"s{self.sh}{self.sw} d{self.dh}{self.dw} {pad}")
-
-
-def _trunc_div(a, b):
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
 
 
 # ----------------------------------------------------------------------------

@@ -83,28 +83,17 @@ absl::Status ResolveSpatialAxis(const ConvAttrs& attrs, int spatial_dim,
                                 int64_t stride, int64_t dilation,
                                 int64_t* pad_before, int64_t* pad_after) {
   using Wide = __int128;
-  const Wide eff = (Wide(filter) - 1) * dilation + 1;
-  Wide before = 0, after = 0, out = 0;
-  switch (attrs.padding) {
-    case PaddingKind::kValid:
-      out = (Wide(in) - eff + stride) / stride;
-      break;
-    case PaddingKind::kExplicit: {
-      const int index = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
-      before = attrs.explicit_paddings[2 * index];
-      after = attrs.explicit_paddings[2 * index + 1];
-      out = (Wide(in) + before + after - eff + stride) / stride;
-      break;
-    }
-    case PaddingKind::kSame: {
-      out = (Wide(in) + stride - 1) / stride;
-      Wide need = (out - 1) * stride + eff - in;
-      if (need < 0) need = 0;
-      before = need / 2;
-      after = need - before;
-      break;
-    }
+  Wide explicit_before = 0, explicit_after = 0;
+  if (attrs.padding == PaddingKind::kExplicit) {
+    const int index = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
+    explicit_before = attrs.explicit_paddings[2 * index];
+    explicit_after = attrs.explicit_paddings[2 * index + 1];
   }
+  const AxisWindow<Wide> window =
+      ResolveAxisWindow<Wide>(attrs.padding, in, filter, stride, dilation,
+                              explicit_before, explicit_after);
+  const Wide eff = window.span, before = window.before, after = window.after,
+             out = window.out;
   const auto as_string = [](Wide v) {
     if (v > kInt64Max || v < -kInt64Max) return std::string("(overflow)");
     return std::to_string(static_cast<int64_t>(v));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cc/kernels/axis_window.h"
 #include "cc/kernels/conv_params.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
@@ -14,8 +15,6 @@
 #include "tensorflow/core/util/tensor_format.h"
 
 namespace tf_custom_op {
-
-enum class PaddingKind { kSame, kValid, kExplicit };
 
 struct ConvAttrs {
   tensorflow::TensorFormat data_format = tensorflow::FORMAT_NHWC;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cc/kernels/axis_window.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
 #include "cc/kernels/gpu/cuda_emulation.h"
 
@@ -26,7 +27,7 @@ namespace {
 using tf_custom_op::ConvBackpropInputParams;
 using tf_custom_op::gpu::GpuDtype;
 
-enum class Pad { kSame, kValid, kExplicit };
+using Pad = tf_custom_op::PaddingKind;
 
 struct Case {
   std::string name;
@@ -39,23 +40,13 @@ struct Case {
   bool random_floats = false;  // non-integer data (float/double only)
 };
 
-// SPEC section 2 arithmetic.
+// docs/CONTRACT.md section 2, through the op's own statement of it.
 bool OutSize(int64_t in, int64_t k, int64_t s, int64_t d, Pad pad, int64_t eb,
              int64_t ea, int64_t* out, int64_t* before, int64_t* after) {
-  const int64_t eff = (k - 1) * d + 1;
-  if (pad == Pad::kValid) {
-    *out = (in - eff + s) / s;
-    *before = *after = 0;
-  } else if (pad == Pad::kSame) {
-    *out = (in + s - 1) / s;
-    const int64_t need = std::max<int64_t>(0, (*out - 1) * s + eff - in);
-    *before = need / 2;
-    *after = need - *before;
-  } else {
-    *out = (in + eb + ea - eff + s) / s;
-    *before = eb;
-    *after = ea;
-  }
+  const auto window = tf_custom_op::ResolveAxisWindow<int64_t>(pad, in, k, s, d, eb, ea);
+  *out = window.out;
+  *before = window.before;
+  *after = window.after;
   return *out >= 0;
 }
 

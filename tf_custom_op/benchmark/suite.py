@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from tf_custom_op.geometry import output_size
+
 # The layer suite ships inside the package (package data, also in the wheel),
 # so the benchmark runs from any clone or install.
 DEFAULT_LAYERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")
@@ -19,11 +21,8 @@ class Case:
         n, h, w, c = layer["N"], layer["H"], layer["W"], layer["C"]
         r, s, k = layer["R"], layer["S"], layer["K"]
         stride, dil, pad = layer["stride"], layer["dilation"], layer["padding"]
-        eff_r, eff_s = (r - 1) * dil + 1, (s - 1) * dil + 1
-        if pad == "SAME":
-            p, q = -(-h // stride), -(-w // stride)
-        else:
-            p, q = (h - eff_r) // stride + 1, (w - eff_s) // stride + 1
+        p = output_size(h, r, stride, dil, pad)
+        q = output_size(w, s, stride, dil, pad)
         self.nhwc_input = [n, h, w, c]
         self.filter_shape = [r, s, c, k]
         self.nhwc_dy = [n, p, q, k]

@@ -1,0 +1,67 @@
+"""The one description of what the project compiles, and with which flags.
+
+Read by build_tools/op_build.py (setup.py and the Makefile's library), by
+Bazel (build_defs/local_config.bzl parses the literal assignments below),
+by build_tools/standalone_build.py (the GPU emulation test and the CPU engine
+benchmark) and by tools/gpu_check.py. Paths are relative to the repository
+root. Keep the lists literal: Bazel reads them with ast.literal_eval.
+
+To add a CPU micro-kernel tier: add its translation unit with its ISA flags
+to X86_SOURCES (or PLAIN_SOURCES when it needs none) and its entry to the
+kernel table in cc/kernels/cpu/micro_kernel_select.cc.
+"""
+
+# Sources that include TensorFlow headers (compiled with TF's flags).
+TF_SOURCES = [
+    "cc/ops/conv2d_backprop_input_op.cc",
+    "cc/kernels/conv_geometry.cc",
+    "cc/kernels/cpu/cpu_kernel.cc",
+]
+
+# TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.
+PLAIN_SOURCES = [
+    "cc/kernels/cpu/gather_engine.cc",
+    "cc/kernels/cpu/micro_kernel_portable.cc",
+    "cc/kernels/cpu/micro_kernel_select.cc",
+]
+
+# Sources with instruction-set flags of their own (x86-64 only); chosen at
+# run time from CPUID, so the library still runs on any x86-64.
+X86_SOURCES = {
+    "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
+    "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
+}
+
+# The TF-side GPU registration (g++ with -DGOOGLE_CUDA=1) and the CUDA
+# translation unit (nvcc; no TF headers), built when nvcc is available.
+GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]
+CUDA_SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc"]
+
+# SASS targets (plus PTX of the last). nvcc 13 supports sm_75 and newer.
+CUDA_ARCHS = ["75", "80", "86", "89", "90"]
+
+# nvcc flags for the CUDA kernel wherever it is compiled (besides -gencode,
+# -c/-o and -shared). -diag-suppress 177: helpers only some dtypes use.
+NVCC_FLAGS = ["-std=c++17", "-O3", "-Xcompiler", "-fPIC", "--expt-relaxed-constexpr",
+              "-diag-suppress", "177"]
+
+# Headers the CUDA kernel includes (rebuild triggers for the standalone builds).
+CUDA_HEADERS = [
+    "cc/kernels/gpu/conv_backprop_input_gpu.h",
+    "cc/kernels/conv_params.h",
+    "cc/kernels/phase_plan.h",
+    "cc/kernels/axis_window.h",
+]
+
+# The CUDA kernel compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) with
+# its test driver: `make gpu-emulation`, tests/test_gpu_emulation.py.
+GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
+GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h"]
+GPU_EMULATION_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-pthread",
+                       "-DTFCO_CUDA_EMULATION"]
+
+# The single-thread CPU engine benchmark (no TF): `make cpu-engine-bench`.
+ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"
+
+# tools/gpu_check.py's shared library: the kernel plus a C shim for ctypes.
+GPU_CHECK_SHIM = "tools/gpu_check_shim.cu.cc"

@@ -1,0 +1,112 @@
+"""Builds the TensorFlow-free programs of the project with g++, from the lists
+in build_tools/sources.py:
+
+  gpu-emulation      the CUDA kernel compiled as host C++ with its test driver
+                     (build/gpu_emulation/emulation_test)
+  cpu-engine-bench   the single-thread CPU engine benchmark
+                     (build/cpu_engine_bench)
+
+    python3 build_tools/standalone_build.py gpu-emulation [--werror] [--run]
+
+Rebuilds only when a source or header is newer than the binary. Needs
+neither TensorFlow nor nvcc: plain python3 and g++ (or $CXX).
+"""
+import argparse
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from build_tools import sources  # noqa: E402
+
+GPU_EMULATION_BINARY = os.path.join(ROOT, "build", "gpu_emulation", "emulation_test")
+ENGINE_BENCH_BINARY = os.path.join(ROOT, "build", "cpu_engine_bench")
+
+
+def _cxx():
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        raise FileNotFoundError(f"{cxx} not found")
+    return cxx
+
+
+def _stale(binary, inputs):
+    if not os.path.exists(binary):
+        return True
+    built = os.path.getmtime(binary)
+    return any(os.path.getmtime(os.path.join(ROOT, path)) > built for path in inputs)
+
+
+def _headers_under(folder):
+    return [os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, folder, "**", "*.h"),
+                                                        recursive=True)]
+
+
+def _link(binary, cmd):
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
+    print(" ".join(cmd), flush=True)
+    proc = subprocess.run(cmd + ["-o", binary + ".tmp"], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"build of {binary} failed:\n{proc.stderr[-6000:]}")
+    os.replace(binary + ".tmp", binary)
+    return binary
+
+
+def build_gpu_emulation(werror=False):
+    """The CUDA translation unit as host C++ (cuda_emulation.h) + its driver."""
+    kernel, = sources.CUDA_SOURCES
+    inputs = [kernel, sources.GPU_EMULATION_DRIVER] + sources.CUDA_HEADERS + \
+        sources.GPU_EMULATION_HEADERS
+    if not _stale(GPU_EMULATION_BINARY, inputs):
+        return GPU_EMULATION_BINARY
+    flags = sources.GPU_EMULATION_FLAGS + (["-Werror"] if werror else [])
+    return _link(GPU_EMULATION_BINARY, [_cxx()] + flags + ["-I" + ROOT, "-x", "c++", kernel,
+                                                         "-x", "none", sources.GPU_EMULATION_DRIVER])
+
+
+def build_engine_bench():
+    """The CPU engine (plain and ISA-specific sources) + the benchmark driver."""
+    x86 = platform.machine() in ("x86_64", "AMD64")
+    units = [(src, []) for src in sources.PLAIN_SOURCES]
+    if x86:
+        units += list(sources.X86_SOURCES.items())
+    inputs = [src for src, _ in units] + [sources.ENGINE_BENCH_DRIVER] + _headers_under("cc/kernels")
+    if not _stale(ENGINE_BENCH_BINARY, inputs):
+        return ENGINE_BENCH_BINARY
+    objects_dir = os.path.join(ROOT, "build", "cpu_engine_bench_obj")
+    os.makedirs(objects_dir, exist_ok=True)
+    objects = []
+    for src, flags in units:
+        obj = os.path.join(objects_dir, src.replace("/", "_") + ".o")
+        cmd = [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + flags + ["-c", src, "-o", obj]
+        print(" ".join(cmd), flush=True)
+        subprocess.check_call(cmd, cwd=ROOT)
+        objects.append(obj)
+    return _link(ENGINE_BENCH_BINARY, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT,
+                                       sources.ENGINE_BENCH_DRIVER] + objects + ["-pthread"])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("target", choices=["gpu-emulation", "cpu-engine-bench"])
+    parser.add_argument("--werror", action="store_true", help="warnings are errors")
+    parser.add_argument("--run", action="store_true", help="run the program after building it")
+    args, rest = parser.parse_known_args(argv)
+    if args.target == "gpu-emulation":
+        binary = build_gpu_emulation(werror=args.werror)
+    else:
+        binary = build_engine_bench()
+    if args.run:
+        return subprocess.call([binary] + rest, cwd=ROOT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
