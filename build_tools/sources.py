@@ -20,6 +20,7 @@ TF_SOURCES = [
 
 # TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.
 PLAIN_SOURCES = [
+    "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",

@@ -76,56 +76,6 @@ absl::Status CheckPaddingAttrs(const ConvAttrs& attrs) {
   return absl::OkStatus();
 }
 
-// One spatial axis: output size per docs/CONTRACT.md section 2, checked against
-// out_backprop, computed in 128-bit so that no input can overflow it.
-absl::Status ResolveSpatialAxis(const ConvAttrs& attrs, int spatial_dim,
-                                int64_t in, int64_t filter, int64_t actual_out,
-                                int64_t stride, int64_t dilation,
-                                int64_t* pad_before, int64_t* pad_after) {
-  using Wide = __int128;
-  Wide explicit_before = 0, explicit_after = 0;
-  if (attrs.padding == PaddingKind::kExplicit) {
-    const int index = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
-    explicit_before = attrs.explicit_paddings[2 * index];
-    explicit_after = attrs.explicit_paddings[2 * index + 1];
-  }
-  const AxisWindow<Wide> window =
-      ResolveAxisWindow<Wide>(attrs.padding, in, filter, stride, dilation,
-                              explicit_before, explicit_after);
-  const Wide eff = window.span, before = window.before, after = window.after,
-             out = window.out;
-  const auto as_string = [](Wide v) {
-    if (v > kInt64Max || v < -kInt64Max) return std::string("(overflow)");
-    return std::to_string(static_cast<int64_t>(v));
-  };
-  if (out < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Computed output size would be negative: ", as_string(out),
-        " [input_size: ", in, ", effective_filter_size: ", as_string(eff),
-        ", stride: ", stride, "]"));
-  }
-  const int image_dim = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
-  if (out != actual_out) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        kLabel, ": Size of out_backprop doesn't match computed: ",
-        "actual = ", actual_out, ", computed = ", as_string(out),
-        " spatial_dim: ", image_dim, " input: ", in, " filter: ", filter,
-        " output: ", actual_out, " stride: ", stride,
-        " dilation: ", dilation));
-  }
-  // The kernels index with int64: refuse windows whose extent does not fit
-  // (only reachable with absurd dilations or paddings).
-  const Wide limit = Wide(1) << 62;
-  if (eff > limit || before > limit || after > limit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        kLabel, ": effective filter size or padding too large in spatial_dim ",
-        image_dim));
-  }
-  *pad_before = static_cast<int64_t>(before);
-  *pad_after = static_cast<int64_t>(after);
-  return absl::OkStatus();
-}
-
 absl::Status InputShapeFromSizes(const tensorflow::Tensor& input_sizes,
                                  const TensorShape& filter_shape,
                                  const TensorShape& out_backprop_shape,
@@ -156,6 +106,55 @@ absl::Status InputShapeFromSizes(const tensorflow::Tensor& input_sizes,
 }
 
 }  // namespace
+
+absl::Status ResolveSpatialAxis(const ConvAttrs& attrs, absl::string_view label,
+                                int spatial_dim,
+                                int64_t in, int64_t filter, int64_t actual_out,
+                                int64_t stride, int64_t dilation,
+                                int64_t* pad_before, int64_t* pad_after) {
+  using Wide = __int128;
+  Wide explicit_before = 0, explicit_after = 0;
+  if (attrs.padding == PaddingKind::kExplicit) {
+    const int index = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
+    explicit_before = attrs.explicit_paddings[2 * index];
+    explicit_after = attrs.explicit_paddings[2 * index + 1];
+  }
+  const AxisWindow<Wide> window =
+      ResolveAxisWindow<Wide>(attrs.padding, in, filter, stride, dilation,
+                              explicit_before, explicit_after);
+  const Wide eff = window.span, before = window.before, after = window.after,
+             out = window.out;
+  const auto as_string = [](Wide v) {
+    if (v > kInt64Max || v < -kInt64Max) return std::string("(overflow)");
+    return std::to_string(static_cast<int64_t>(v));
+  };
+  if (out < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Computed output size would be negative: ", as_string(out),
+        " [input_size: ", in, ", effective_filter_size: ", as_string(eff),
+        ", stride: ", stride, "]"));
+  }
+  const int image_dim = DimIndex(attrs.data_format, spatial_dim == 0 ? 'H' : 'W');
+  if (out != actual_out) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        label, ": Size of out_backprop doesn't match computed: ",
+        "actual = ", actual_out, ", computed = ", as_string(out),
+        " spatial_dim: ", image_dim, " input: ", in, " filter: ", filter,
+        " output: ", actual_out, " stride: ", stride,
+        " dilation: ", dilation));
+  }
+  // The kernels index with int64: refuse windows whose extent does not fit
+  // (only reachable with absurd dilations or paddings).
+  const Wide limit = Wide(1) << 62;
+  if (eff > limit || before > limit || after > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        label, ": effective filter size or padding too large in spatial_dim ",
+        image_dim));
+  }
+  *pad_before = static_cast<int64_t>(before);
+  *pad_after = static_cast<int64_t>(after);
+  return absl::OkStatus();
+}
 
 absl::Status ParseConvAttrs(tensorflow::OpKernelConstruction* ctx,
                             ConvAttrs* attrs) {
@@ -256,11 +255,11 @@ absl::Status ComputeBackpropInputGeometry(
   p.stride_cols = attrs.stride_cols;
   p.dilation_rows = attrs.dilation_rows;
   p.dilation_cols = attrs.dilation_cols;
-  TF_RETURN_IF_ERROR(ResolveSpatialAxis(attrs, 0, p.in_rows, p.filter_rows,
+  TF_RETURN_IF_ERROR(ResolveSpatialAxis(attrs, kLabel, 0, p.in_rows, p.filter_rows,
                                         p.out_rows, p.stride_rows,
                                         p.dilation_rows, &p.pad_top,
                                         &p.pad_bottom));
-  TF_RETURN_IF_ERROR(ResolveSpatialAxis(attrs, 1, p.in_cols, p.filter_cols,
+  TF_RETURN_IF_ERROR(ResolveSpatialAxis(attrs, kLabel, 1, p.in_cols, p.filter_cols,
                                         p.out_cols, p.stride_cols,
                                         p.dilation_cols, &p.pad_left,
                                         &p.pad_right));

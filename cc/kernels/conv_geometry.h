@@ -29,6 +29,16 @@ struct ConvAttrs {
 absl::Status ParseConvAttrs(tensorflow::OpKernelConstruction* ctx,
                             ConvAttrs* attrs);
 
+// One spatial axis (0: rows, 1: columns) of any convolution op: out_backprop's
+// size per docs/CONTRACT.md section 2 (in 128-bit, so no input overflows it),
+// checked against `actual_out`, and the padding before and after. Errors are
+// InvalidArgument with TF's text, prefixed by `label` (the op's name).
+absl::Status ResolveSpatialAxis(const ConvAttrs& attrs, absl::string_view label,
+                                int spatial_dim, int64_t in, int64_t filter,
+                                int64_t actual_out, int64_t stride,
+                                int64_t dilation, int64_t* pad_before,
+                                int64_t* pad_after);
+
 // Validates the inputs' shapes against the attributes and fills dx's shape
 // (in data_format order) and the NHWC problem description.
 absl::Status ComputeBackpropInputGeometry(

@@ -1,9 +1,18 @@
-// The CPU engine: phase decomposition + per-call filter packing + per-tile
-// indirection + register-tiled micro-kernels (see docs/DESIGN.md, sections 1-2).
+// The CPU engine's driver: walks the dx rows a caller asks for and, per
+// (row phase, column phase, group, channel block, tile of MR pixels), hands a
+// micro-kernel the tile's indirection and packed weights
+// (see docs/DESIGN.md, sections 1-2).
+//
+// The parts it drives live apart and can be tested and reused alone:
+//   phase_plan.h        which filter taps land on which phase (the math)
+//   filter_packing.h    the filter rearranged into micro-kernel panels
+//   indirection.h       per-tile pointers to the dy rows each tap reads
+//   dy_row_cache.h      staged dy rows (converted dtypes and layouts)
+//   micro_kernel.h      the register-tiled inner products, one per ISA
 //
 // Works on NHWC tensors of the accumulation type (float, double or int32);
-// the TF kernel converts other dtypes and layouts around it. Free of
-// TensorFlow headers so that it can be tested and reused on its own.
+// RowIO converts other dtypes and layouts row by row. Free of TensorFlow
+// headers.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_GATHER_ENGINE_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_GATHER_ENGINE_H_
 
@@ -11,6 +20,7 @@
 #include <vector>
 
 #include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/filter_packing.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/phase_plan.h"
@@ -23,10 +33,12 @@ class GatherEngine {
   // `params` must describe a validated, non-empty problem (every size > 0).
   GatherEngine(const ConvBackpropInputParams& params,
                const MicroKernel<Acc>& kernel);
+  // The packed filter refers to the plans held here.
+  GatherEngine(const GatherEngine&) = delete;
+  GatherEngine& operator=(const GatherEngine&) = delete;
 
-  // Repacks the HWIO filter [R, S, C_g, K] into per-phase panels read
-  // contiguously by the micro-kernel. Must run before ComputeRows.
-  void PackFilter(const Acc* filter_hwio);
+  // Repacks the HWIO filter [R, S, C_g, K]. Must run before ComputeRows.
+  void PackFilter(const Acc* filter_hwio) { packed_.Pack(filter_hwio); }
 
   // The unit of parallel work is one dx row (n, h): units own disjoint dx.
   int64_t NumRowUnits() const { return params_.batch * params_.in_rows; }
@@ -39,15 +51,9 @@ class GatherEngine {
 
   const MicroKernel<Acc>& kernel() const { return kernel_; }
   // Bytes of the packed filter (the engine's only sizeable allocation).
-  int64_t PackedBytes() const {
-    return static_cast<int64_t>(packed_.size() * sizeof(Acc));
-  }
+  int64_t PackedBytes() const { return packed_.bytes(); }
 
  private:
-  // Offset of the (row phase, column phase) panel inside one group's block.
-  int64_t PanelOffset(int64_t row_phase, int64_t col_phase) const {
-    return panel_offsets_[row_phase * col_plan_.phases.size() + col_phase];
-  }
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const;
   // Scalar tile that skips taps outside dy instead of multiplying the zero
   // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but
@@ -56,17 +62,14 @@ class GatherEngine {
                        const Acc* packed, Acc* out, int64_t out_pixel_stride,
                        int m_valid, int n_valid) const;
   int64_t MaxRowTaps() const;
+  int64_t MaxTapsPerPhase() const;
 
   ConvBackpropInputParams params_;
   MicroKernel<Acc> kernel_;
   AxisPlan row_plan_;
   AxisPlan col_plan_;
-  int64_t channel_blocks_;  // ceil(C_g / NR)
-  int64_t group_stride_;    // packed elements per group
-  std::vector<int64_t> panel_offsets_;
-  std::vector<Acc> packed_;
+  PackedFilter<Acc> packed_;   // after the plans: it refers to them
   std::vector<Acc> zero_row_;  // K_g zeros: the row read outside dy
-  bool filter_finite_ = true;
 };
 
 extern template class GatherEngine<float>;

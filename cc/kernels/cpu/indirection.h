@@ -1,0 +1,52 @@
+// Indirection of the CPU engine: for one tile of MR dx pixels along a row
+// phase, the dy row each (tap, pixel) pair reads, as a pointer; pixels that
+// fall outside dy (or past the tile's end) read a shared row of zeros.
+//
+// Built per tile, on the fly, into a small buffer: never a tensor-sized
+// im2col buffer. The micro-kernel then needs no index arithmetic at all.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_INDIRECTION_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CPU_INDIRECTION_H_
+
+#include <cstdint>
+
+#include "cc/kernels/phase_plan.h"
+
+namespace tf_custom_op {
+
+// One tile's geometry along the columns.
+struct TileColumns {
+  int64_t first;        // phase-local index j0 of the tile's first pixel
+  int mr;               // pixels per tile (the micro-kernel's MR)
+  int valid;            // pixels of the tile inside the phase (<= mr)
+  int64_t dy_cols;      // Q: dy's width
+  int64_t pixel_stride; // elements between consecutive dy pixels (K)
+};
+
+// Fills `slots` with row_taps x col_taps x mr pointers: for row tap rt
+// (`dy_rows[rt]` is its dy row, already offset to the group's channels),
+// column tap ct and pixel m, the dy pixel j0 + m + col_taps[ct].offset, or
+// `zero_row`. Returns whether a valid pixel reads `zero_row`.
+template <typename Acc>
+bool BuildTileIndirection(const Acc* const* dy_rows, int64_t row_taps,
+                          const AxisTap* col_taps, int64_t col_tap_count,
+                          const TileColumns& tile, const Acc* zero_row,
+                          const Acc** slots) {
+  bool reads_zero_row = false;
+  for (int64_t rt = 0; rt < row_taps; ++rt) {
+    const Acc* dy_row = dy_rows[rt];
+    for (int64_t ct = 0; ct < col_tap_count; ++ct) {
+      const int64_t q0 = tile.first + col_taps[ct].offset;
+      for (int m = 0; m < tile.mr; ++m, ++slots) {
+        const int64_t q = q0 + m;
+        const bool inside = q >= 0 && q < tile.dy_cols;
+        reads_zero_row |= m < tile.valid && !inside;
+        *slots = (m < tile.valid && inside) ? dy_row + q * tile.pixel_stride : zero_row;
+      }
+    }
+  }
+  return reads_zero_row;
+}
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_INDIRECTION_H_
