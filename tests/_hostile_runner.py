@@ -82,7 +82,7 @@ def reference_conv(sizes_arr, w, dy, strides, padding, explicit_paddings=(),
     """The tests' float64 (int64 for int32) reference (reference.py) for the
     raw op's attributes (flat explicit_paddings), rounded once to the filter's
     dtype. Inf and NaN inputs propagate as IEEE arithmetic says."""
-    from reference import conv2d_backprop_input_ref  # pylint: disable=import-outside-toplevel
+    from support.reference import conv2d_backprop_input_ref  # pylint: disable=import-outside-toplevel
     if padding == "EXPLICIT":
         pads = list(explicit_paddings)
         padding = [pads[i:i + 2] for i in range(0, 8, 2)]
@@ -283,11 +283,8 @@ def drive(cases, impl, workdir, call_timeout=120.0, memory_limit=12 << 30, env=N
     skip = 0
     attempt = 0
     limit = None if (_sanitized() or not memory_limit) else _limit_memory(memory_limit)
-    child_env = dict(os.environ if env is None else env)
-    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    root = os.path.dirname(os.path.dirname(RUNNER))
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in [root, child_env.get("PYTHONPATH", "")] if p)
+    from support.processes import ROOT as root, child_env as make_env  # pylint: disable=import-outside-toplevel
+    child_env = make_env(base=env, TF_CPP_MIN_LOG_LEVEL="3")
     offset = 0
     while skip < len(calls):
         attempt += 1

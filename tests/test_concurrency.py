@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from support.processes import child_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -153,8 +154,7 @@ _THREADS_SCRIPT = textwrap.dedent("""
 def test_intra_op_thread_counts_identical(tmp_path, serial, counts):
     """Fresh processes (thread settings only apply before TF initialises)."""
     outputs = {}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in [ROOT, os.environ.get("PYTHONPATH", "")] if p))
+    env = child_env()
     for n in counts:
         path = tmp_path / f"intra{n}.npz"
         subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(n), str(path),

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from process_helpers import child_env, free_ports
+from support.processes import child_env, free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JOB = os.path.join(ROOT, "tests", "_distribute_job.py")

@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
-from error_cases import DANGEROUS, SAFE, check_dangerous_outcome, namespace, outcome
-from helpers import run_cases_in_subprocess
+from support.error_cases import DANGEROUS, RAW, SAFE, check_dangerous_outcome, namespace, outcome
+from support.processes import run_cases_in_subprocess
 from support.tf_oracle import EIGEN
 
 OURS = tf_custom_op.conv2d_backprop_input
@@ -23,9 +23,8 @@ TF = tf.compat.v1.nn.conv2d_backprop_input
 
 @pytest.mark.parametrize("name", sorted(SAFE))
 def test_same_error_as_tf_eager(name):
-    expr = SAFE[name]
-    theirs = EIGEN.outcome(expr)
-    ours = outcome(expr, namespace(OURS))
+    theirs = EIGEN.outcome("SAFE", name)
+    ours = outcome(SAFE[name], namespace(OURS))
     assert "exc" in theirs, f"TF accepted {name}: the case list is wrong ({theirs})"
     assert ours.get("exc") == theirs["exc"], (
         f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
@@ -44,9 +43,8 @@ _NOT_IN_FUNCTION = {
 
 @pytest.mark.parametrize("name", sorted(set(SAFE) - _NOT_IN_FUNCTION))
 def test_same_error_as_tf_in_function(name):
-    expr = f"tf.function(lambda: {SAFE[name]})()"
-    theirs = EIGEN.outcome(expr)
-    ours = outcome(expr, namespace(OURS))
+    theirs = EIGEN.outcome("SAFE", name, in_function=True)
+    ours = outcome(SAFE[name], namespace(OURS), in_function=True)
     assert "exc" in theirs, f"TF accepted {name} in a function ({theirs})"
     assert ours.get("exc") == theirs["exc"], (
         f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
@@ -74,19 +72,10 @@ def test_spatial_mismatch_message_states_sizes():
 
 # Section 3.2 attribute combinations that the Python wrapper cannot produce:
 # through the raw ops, same class as TF's raw op.
-RAW_CASES = {
-    "explicit_paddings_with_SAME": "padding='SAME', explicit_paddings=[0]*8",
-    "explicit_paddings_len6": "padding='EXPLICIT', explicit_paddings=[0]*6",
-    "explicit_paddings_len0": "padding='EXPLICIT', explicit_paddings=[]",
-}
-
-
-@pytest.mark.parametrize("name", sorted(RAW_CASES))
+@pytest.mark.parametrize("name", sorted(RAW))
 def test_raw_op_attribute_errors(name):
-    expr = ("RAW(input_sizes=[1,4,4,2], filter=w, out_backprop=dy, strides=[1,1,1,1], "
-            + RAW_CASES[name] + ")")
-    theirs = EIGEN.outcome(expr)
-    ours = outcome(expr, namespace(OURS, tf_custom_op.op_module().tf_custom_op_conv2d_backprop_input))
+    theirs = EIGEN.outcome("RAW", name)
+    ours = outcome(RAW[name], namespace(OURS, tf_custom_op.op_module().tf_custom_op_conv2d_backprop_input))
     assert "exc" in theirs, f"TF's raw op accepted {name} ({theirs})"
     assert ours.get("exc") == theirs["exc"], (name, ours, theirs)
 

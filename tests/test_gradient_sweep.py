@@ -15,8 +15,9 @@ import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops  # pylint: disable=no-name-in-module
 
 import tf_custom_op
-from helpers import DTYPES, Case, as_f64, assert_close, make_inputs, random_cases
-from reference import conv2d_backprop_input_grads_ref
+from support.cases import DTYPES, Case, make_inputs, random_cases
+from support.compare import as_f64, assert_close
+from support.reference import conv2d_backprop_input_grads_ref
 
 SWEEP = random_cases(160, seed=4242)
 FLOAT_SWEEP = [c for c in SWEEP if c.dtype != "int32"]
@@ -56,12 +57,6 @@ def _upstream(case, shape):
     if case.dtype == "int32":
         return rng.integers(-7, 8, shape).astype(np.int32)
     return tf.cast(tf.constant(rng.standard_normal(shape), tf.float32), DTYPES[case.dtype]).numpy()
-
-
-def _out_shape(case):
-    if case.two_value_sizes:
-        return case.four(case.batch, case.in_h, case.in_w, case.filter_depth)
-    return case.input_sizes()
 
 
 def _call(case, w, dy):
@@ -122,7 +117,7 @@ def _graph_grads(case, w, dy, up, placeholders=False):
 @pytest.mark.parametrize("case", FLOAT_SWEEP + EMPTY_CASES + MEDIUM_GRAD_CASES, ids=str)
 def test_first_order_eager(case):
     w, dy = make_inputs(case)
-    up = _upstream(case, _out_shape(case))
+    up = _upstream(case, case.dx_shape())
     got = _tape_grads(case, w, dy, up)
     assert got[0].shape == w.shape and got[1].shape == dy.shape
     _check(case, got, w, dy, up, "eager")
@@ -131,7 +126,7 @@ def test_first_order_eager(case):
 @pytest.mark.parametrize("case", FLOAT_SWEEP[::4] + EMPTY_CASES[:3] + MEDIUM_GRAD_CASES[:3], ids=str)
 def test_first_order_in_tf_function(case):
     w, dy = make_inputs(case)
-    up = _upstream(case, _out_shape(case))
+    up = _upstream(case, case.dx_shape())
     got = tf.function(lambda a, b, c: _tape_grads(case, a, b, c))(w, dy, up)
     _check(case, got, w, dy, up, "tf.function")
 
@@ -139,7 +134,7 @@ def test_first_order_in_tf_function(case):
 @pytest.mark.parametrize("case", INT_SWEEP + FLOAT_SWEEP[1::6] + EMPTY_CASES[:2], ids=str)
 def test_first_order_in_tf1_graph(case):
     w, dy = make_inputs(case)
-    up = _upstream(case, _out_shape(case))
+    up = _upstream(case, case.dx_shape())
     _check(case, _graph_grads(case, w, dy, up), w, dy, up, "TF1 graph")
 
 
@@ -149,7 +144,7 @@ def test_first_order_unknown_shapes(case):
     """Shapes known only at run time (placeholders; a tf.function with a
     fully unknown signature): the paths that cannot plan statically."""
     w, dy = make_inputs(case)
-    up = _upstream(case, _out_shape(case))
+    up = _upstream(case, case.dx_shape())
     _check(case, _graph_grads(case, w, dy, up, placeholders=True), w, dy, up, "placeholders")
     spec = tf.TensorSpec([None] * 4, DTYPES[case.dtype])
     fn = tf.function(lambda a, b, c: _tape_grads(case, a, b, c), input_signature=[spec] * 3)
@@ -171,7 +166,7 @@ def test_second_order_matches_numeric_jacobian(case):
     float64; the first-order gradient itself is checked against the reference
     above."""
     w, dy = make_inputs(case)
-    up = tf.constant(_upstream(case, _out_shape(case)))
+    up = tf.constant(_upstream(case, case.dx_shape()))
 
     for index in (0, 1):
         def first_order(w_, dy_, index=index):
@@ -190,7 +185,7 @@ def test_second_order_in_tf1_graph(case):
     """tf.gradients of tf.gradients, against the same numeric Jacobian
     contracted with a direction."""
     w, dy = make_inputs(case)
-    up = _upstream(case, _out_shape(case))
+    up = _upstream(case, case.dx_shape())
     direction = np.random.default_rng(7).standard_normal(w.shape)
     graph = tf.Graph()
     with graph.as_default():

@@ -19,7 +19,7 @@ GRAD_CASES = {
 
 
 def _dy_shape(sizes, w_shape, strides, padding):
-    from reference import output_size
+    from support.reference import output_size
     mode = padding if isinstance(padding, str) else "EXPLICIT"
     pads = ((0, 0), (0, 0)) if isinstance(padding, str) else (padding[1], padding[2])
     return [sizes[0], output_size(sizes[1], w_shape[0], strides[1], 1, mode, pads[0]),

@@ -22,6 +22,8 @@ import textwrap
 
 import pytest
 
+from support.processes import child_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _SCRIPT = textwrap.dedent("""
@@ -81,8 +83,7 @@ def _run(half_rows, half_cols, depth, out_depth, timeout):
     if available is not None and available < needed:
         pytest.skip(f"needs {needed / 2**30:.1f} GiB of available memory, "
                     f"{available / 2**30:.1f} GiB available")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in [ROOT, os.environ.get("PYTHONPATH", "")] if p))
+    env = child_env()
     proc = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(half_rows), str(half_cols), str(depth),
          str(out_depth)], env=env, cwd=ROOT, timeout=timeout, capture_output=True, text=True)

@@ -95,15 +95,16 @@ def test_tf_function_values_and_retracing(rng):
 
 def test_tf_function_nchw_dilated_grouped(rng):
     """A configuration TF's CPU op refuses, traced in a function."""
-    import helpers
-    case = helpers.Case("float32", "NCHW", 2, 9, 8, 6, 3, 4, 3, 2, (2, 1), (2, 3),
-                        ((1, 2), (0, 1)), seed=3)
-    w, dy = helpers.make_inputs(case)
+    from support.cases import Case, make_inputs
+    from support.compare import assert_close, reference, reference_abs
+    case = Case("float32", "NCHW", 2, 9, 8, 6, 3, 4, 3, 2, (2, 1), (2, 3),
+                ((1, 2), (0, 1)), seed=3)
+    w, dy = make_inputs(case)
     f = tf.function(lambda w, dy: OURS(case.input_sizes(), w, dy, case.strides(),
                                        case.padding_arg(), data_format="NCHW",
                                        dilations=case.dilations()))
-    helpers.assert_close(case, f(w, dy), helpers.reference(case, w, dy),
-                         helpers.reference_abs(case, w, dy), "in tf.function")
+    assert_close(case, f(w, dy), reference(case, w, dy), reference_abs(case, w, dy),
+                 "in tf.function")
 
 
 def test_tf1_graph_session_unknown_batch(rng):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from process_helpers import child_env, free_ports
+from support.processes import child_env, free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")

@@ -13,16 +13,14 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from support.processes import child_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 180
 
 
 def run_python(code, cwd, env_extra=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.update(env_extra or {})
+    env = child_env(**(env_extra or {}))
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -128,7 +126,7 @@ def test_loading_without_the_library_fails_clearly(saved):
 
 
 def test_saved_model_cli_show_lists_signature_and_op(saved):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = child_env()
     proc = subprocess.run(
         [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show",
          "--dir", saved["module"], "--all"],

@@ -10,7 +10,9 @@ import json
 
 import pytest
 
-from helpers import MEDIUM_CASES, check_case, random_cases, run_python
+from support.cases import MEDIUM_CASES, random_cases
+from support.compare import check_case
+from support.processes import run_python
 
 SWEEP = random_cases(480, seed=20240521)
 
@@ -58,18 +60,19 @@ PORTABLE = [c for c in random_cases(160, seed=777)
 def test_portable_micro_kernels():
     code = f"""
         import json, os, sys
-        import helpers
+        from support.cases import MEDIUM_CASES, random_cases
+        from support.compare import check_case
         assert os.environ["TF_CUSTOM_OP_ISA"] == "portable"
-        cases = helpers.random_cases(160, seed=777)
+        cases = random_cases(160, seed=777)
         cases = [c for c in cases if c.dtype in ("float32", "float64")][:70] + \\
-            [c for c in helpers.random_cases(40, seed=778)
-             if c.dtype not in ("float32", "float64")][:15] + helpers.MEDIUM_CASES
+            [c for c in random_cases(40, seed=778)
+             if c.dtype not in ("float32", "float64")][:15] + MEDIUM_CASES
         assert len(cases) == {len(PORTABLE)}
         failures = []
         oracles = []
         for c in cases:
             try:
-                oracles.append(helpers.check_case(c))
+                oracles.append(check_case(c))
             except AssertionError as e:
                 failures.append(str(e))
         print(json.dumps({{"failures": failures, "oracles": oracles}}))

@@ -7,9 +7,11 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
-from error_cases import DANGEROUS, check_dangerous_outcome
-from helpers import MEDIUM_CASES, Case, check_case, run_cases_in_subprocess
-from reference import conv2d_backprop_input_ref, output_size, spatial_pads
+from support.error_cases import DANGEROUS, check_dangerous_outcome
+from support.cases import MEDIUM_CASES, Case
+from support.compare import check_case
+from support.processes import run_cases_in_subprocess
+from support.reference import conv2d_backprop_input_ref, output_size, spatial_pads
 
 OURS = tf_custom_op.conv2d_backprop_input
 TF = tf.compat.v1.nn.conv2d_backprop_input

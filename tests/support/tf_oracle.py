@@ -10,7 +10,7 @@ itself runs with. The child lives for the whole session.
 
     from support.tf_oracle import EIGEN
     dx = EIGEN.call("v1", sizes, w, dy, strides=..., padding="SAME")  # NumPy array
-    EIGEN.outcome("OP([1,4,4,2], w, dy, [2,1,1,1], 'SAME')")  # error_cases snippet
+    EIGEN.outcome("SAFE", "strides_batch_2")  # a case of support/error_cases.py
 
 `call` returns NumPy arrays, and raises the exception class the child saw
 (tf.errors.* or ValueError/TypeError) with the child's message.
@@ -23,15 +23,11 @@ import subprocess
 import sys
 import threading
 
-_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_ROOT = os.path.dirname(_TESTS)
+from support.processes import ROOT as _ROOT, child_env
 
-# The functions a request may name (resolved in the child).
-APIS = {
-    "v1": "tf.compat.v1.nn.conv2d_backprop_input",
-    "raw": "gen_nn_ops.conv2d_backprop_input",
-    "transpose": "tf.nn.conv2d_transpose",
-}
+
+# The functions a request may name: "v1" (tf.compat.v1.nn.conv2d_backprop_input),
+# "raw" (gen_nn_ops.conv2d_backprop_input), "transpose" (tf.nn.conv2d_transpose).
 
 
 class OracleCrashed(RuntimeError):
@@ -71,8 +67,7 @@ class EigenOracle:
         self._lock = threading.Lock()
 
     def _start(self):
-        env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = os.pathsep.join([_TESTS, _ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
+        env = child_env(TF_ENABLE_ONEDNN_OPTS="0")
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from support import tf_oracle; tf_oracle.serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=_ROOT)
@@ -92,15 +87,17 @@ class EigenOracle:
                                     f"rc={proc.wait()}\n{stderr}") from err
 
     def call(self, api, *args, in_function=False, **kwargs):
-        """TF's `APIS[api](*args, **kwargs)` as a NumPy array, or its exception."""
+        """TF's function `api` called with (*args, **kwargs), as a NumPy array,
+        or the exception it raised."""
         reply = self._request(("call", api, args, kwargs, in_function))
         if reply[0] == "ok":
             return reply[1]
         _raise_as(reply[1], reply[2])
 
-    def outcome(self, expr):
-        """error_cases.outcome(expr) with OP/RAW bound to TF's op."""
-        return self._request(("eval", expr))
+    def outcome(self, table, name, in_function=False):
+        """error_cases.outcome of case `name` of error_cases.TABLES[table],
+        with OP/RAW bound to TF's ops."""
+        return self._request(("case", table, name, in_function))
 
     def onednn_enabled(self):
         return self._request(("onednn",))
@@ -125,9 +122,10 @@ def serve():
     os.dup2(2, 1)  # anything printed goes to stderr, not into the protocol
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from tensorflow.python.ops import gen_nn_ops  # pylint: disable=import-outside-toplevel,no-name-in-module
-    import error_cases  # pylint: disable=import-outside-toplevel
-    functions = {name: eval(path, {"tf": tf, "gen_nn_ops": gen_nn_ops})  # pylint: disable=eval-used
-                 for name, path in APIS.items()}
+    from support import error_cases  # pylint: disable=import-outside-toplevel
+    functions = {"v1": tf.compat.v1.nn.conv2d_backprop_input,
+                 "raw": gen_nn_ops.conv2d_backprop_input,
+                 "transpose": tf.nn.conv2d_transpose}
     stdin = sys.stdin.buffer
     while True:
         try:
@@ -138,9 +136,11 @@ def serve():
         if kind == "onednn":
             from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel,no-name-in-module
             _send(protocol_out, bool(_pywrap_util_port.IsMklEnabled()))
-        elif kind == "eval":
+        elif kind == "case":
+            _, table, name, in_function = request
             namespace = error_cases.namespace(functions["v1"], functions["raw"])
-            _send(protocol_out, error_cases.outcome(request[1], namespace))
+            _send(protocol_out, error_cases.outcome(error_cases.TABLES[table][name], namespace,
+                                                    in_function))
         else:
             _, api, args, kwargs, in_function = request
             function = functions[api]
