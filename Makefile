@@ -10,7 +10,7 @@ SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build
 	build_tools/sources.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean cpu-engine-bench gpu-emulation bazel bazel-werror build-smoke werror sanitize sanitize-build
+.PHONY: all venv configure build run test bench clean cpu-engine-bench gpu-emulation gpu-phase-planning bazel bazel-werror build-smoke werror sanitize sanitize-build
 
 all: build
 
@@ -58,6 +58,11 @@ bench: build
 # What is compiled comes from build_tools/sources.py.
 gpu-emulation:
 	$(PYTHON) build_tools/standalone_build.py gpu-emulation --run
+
+# The CUDA launcher's host-side phase planning (cc/kernels/gpu/phase_planning.h)
+# checked against a brute-force enumeration of the taps: plain g++ only.
+gpu-phase-planning:
+	$(PYTHON) build_tools/standalone_build.py gpu-phase-planning --run
 
 # Bazel build (README, "Building with Bazel"): Debian's bazel-bootstrap, no
 # network. `make bazel` builds //... and runs the Bazel tests against the

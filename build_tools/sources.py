@@ -49,6 +49,15 @@ NVCC_FLAGS = ["-std=c++17", "-O3", "-Xcompiler", "-fPIC", "--expt-relaxed-conste
 # Headers the CUDA kernel includes (rebuild triggers for the standalone builds).
 CUDA_HEADERS = [
     "cc/kernels/gpu/conv_backprop_input_gpu.h",
+    "cc/kernels/gpu/kernel_args.h",
+    "cc/kernels/gpu/device_math.h",
+    "cc/kernels/gpu/tile_loader.h",
+    "cc/kernels/gpu/main_loop.h",
+    "cc/kernels/gpu/simt_kernel.h",
+    "cc/kernels/gpu/warp_tile.h",
+    "cc/kernels/gpu/tensor_core_kernel.h",
+    "cc/kernels/gpu/transpose_kernel.h",
+    "cc/kernels/gpu/phase_planning.h",
     "cc/kernels/conv_params.h",
     "cc/kernels/phase_plan.h",
     "cc/kernels/axis_window.h",
@@ -60,6 +69,20 @@ GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
 GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h"]
 GPU_EMULATION_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-pthread",
                        "-DTFCO_CUDA_EMULATION"]
+
+# Unit test of the CUDA launcher's host-side phase planning
+# (cc/kernels/gpu/phase_planning.h) against a brute-force enumeration of the
+# taps: plain g++, neither CUDA nor the emulation. `make gpu-phase-planning`,
+# tests/test_gpu_emulation.py.
+PHASE_PLANNING_DRIVER = "tests/gpu_emulation/phase_planning_test.cc"
+PHASE_PLANNING_HEADERS = [
+    "cc/kernels/gpu/phase_planning.h",
+    "cc/kernels/gpu/kernel_args.h",
+    "cc/kernels/conv_params.h",
+    "cc/kernels/phase_plan.h",
+    "cc/kernels/axis_window.h",
+]
+PHASE_PLANNING_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 
 # The single-thread CPU engine benchmark (no TF): `make cpu-engine-bench`.
 ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"

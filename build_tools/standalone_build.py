@@ -3,6 +3,8 @@ in build_tools/sources.py:
 
   gpu-emulation      the CUDA kernel compiled as host C++ with its test driver
                      (build/gpu_emulation/emulation_test)
+  gpu-phase-planning the CUDA launcher's host-side phase planning, unit-tested
+                     with plain g++ (build/gpu_phase_planning/phase_planning_test)
   cpu-engine-bench   the single-thread CPU engine benchmark
                      (build/cpu_engine_bench)
 
@@ -26,6 +28,7 @@ if ROOT not in sys.path:
 from build_tools import sources  # noqa: E402
 
 GPU_EMULATION_BINARY = os.path.join(ROOT, "build", "gpu_emulation", "emulation_test")
+PHASE_PLANNING_BINARY = os.path.join(ROOT, "build", "gpu_phase_planning", "phase_planning_test")
 ENGINE_BENCH_BINARY = os.path.join(ROOT, "build", "cpu_engine_bench")
 
 
@@ -70,6 +73,16 @@ def build_gpu_emulation(werror=False):
                                                          "-x", "none", sources.GPU_EMULATION_DRIVER])
 
 
+def build_phase_planning(werror=False):
+    """The phase-planning unit test: plain C++, no CUDA and no emulation."""
+    inputs = [sources.PHASE_PLANNING_DRIVER] + sources.PHASE_PLANNING_HEADERS
+    if not _stale(PHASE_PLANNING_BINARY, inputs):
+        return PHASE_PLANNING_BINARY
+    flags = sources.PHASE_PLANNING_FLAGS + (["-Werror"] if werror else [])
+    return _link(PHASE_PLANNING_BINARY,
+                 [_cxx()] + flags + ["-I" + ROOT, sources.PHASE_PLANNING_DRIVER])
+
+
 def build_engine_bench():
     """The CPU engine (plain and ISA-specific sources) + the benchmark driver."""
     x86 = platform.machine() in ("x86_64", "AMD64")
@@ -95,12 +108,15 @@ def build_engine_bench():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", choices=["gpu-emulation", "cpu-engine-bench"])
+    parser.add_argument("target", choices=["gpu-emulation", "gpu-phase-planning",
+                                           "cpu-engine-bench"])
     parser.add_argument("--werror", action="store_true", help="warnings are errors")
     parser.add_argument("--run", action="store_true", help="run the program after building it")
     args, rest = parser.parse_known_args(argv)
     if args.target == "gpu-emulation":
         binary = build_gpu_emulation(werror=args.werror)
+    elif args.target == "gpu-phase-planning":
+        binary = build_phase_planning(werror=args.werror)
     else:
         binary = build_engine_bench()
     if args.run:

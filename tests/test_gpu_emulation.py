@@ -3,7 +3,9 @@
 Compiles the CUDA kernel and tests/gpu_emulation/emulation_test.cc with g++
 only (no nvcc, no GPU; build_tools/standalone_build.py, the same build as
 `make gpu-emulation`, with -Werror) and runs the driver, which compares every
-dtype and configuration with a naive reference.
+dtype and configuration with a naive reference. Also builds and runs the
+plain-g++ unit test of the launcher's host-side phase planning
+(tests/gpu_emulation/phase_planning_test.cc, `make gpu-phase-planning`).
 """
 import os
 import shutil
@@ -17,26 +19,47 @@ sys.path.insert(0, ROOT)
 from build_tools import standalone_build  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def emulation_binary():
+def _built(build):
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         pytest.skip("no C++ compiler")
     try:
-        return standalone_build.build_gpu_emulation(werror=True)
+        return build(werror=True)
     except RuntimeError as err:
         pytest.fail(str(err))
 
 
-def test_cuda_kernels_under_host_emulation(emulation_binary):
-    proc = subprocess.run([emulation_binary], cwd=ROOT, capture_output=True, text=True,
-                          timeout=1200)
+def _run(binary, timeout):
+    """Runs a driver that prints PASS/FAIL lines and an "N passed, M failed"
+    summary; fails the test on any failure. Returns the output lines."""
+    proc = subprocess.run([binary], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     lines = proc.stdout.strip().splitlines()
     failures = [line for line in lines if line.startswith("FAIL")]
     summary = lines[-1] if lines else proc.stderr[-2000:]
-    assert proc.returncode == 0 and not failures, (
+    assert proc.returncode == 0 and not failures and summary.endswith(" 0 failed"), (
         f"{summary}\n" + "\n".join(failures[:40]) + "\n" + proc.stderr[-2000:])
+    return lines
+
+
+@pytest.fixture(scope="module")
+def emulation_binary():
+    return _built(standalone_build.build_gpu_emulation)
+
+
+@pytest.fixture(scope="module")
+def phase_planning_binary():
+    return _built(standalone_build.build_phase_planning)
+
+
+def test_cuda_kernels_under_host_emulation(emulation_binary):
+    lines = _run(emulation_binary, timeout=1200)
     passed = [line for line in lines if line.startswith("PASS")]
     # 5 dtypes x 2 layouts per case: make sure the run covered them all.
     for dtype in ("float32", "float64", "int32", "float16", "bfloat16"):
         assert any(line.endswith(dtype) and " NCHW " in line for line in passed)
         assert any(line.endswith(dtype) and " NHWC " in line for line in passed)
+
+
+def test_phase_planning_against_brute_force(phase_planning_binary):
+    summary = _run(phase_planning_binary, timeout=600)[-1]
+    # Thousands of stride / dilation / padding / filter combinations.
+    assert int(summary.split()[0]) > 1000, summary

@@ -50,14 +50,16 @@ size_t tfco_workspace_bytes(int dtype, const int64_t* params, int nchw) {
       static_cast<tf_custom_op::gpu::GpuDtype>(dtype), Unpack(params), nchw != 0);
 }
 
-// Returns nullptr on success, else a static error message.
+// Returns nullptr on success, else the launcher's static error message
+// (gpu_check.py reports it; the GpuError code is not needed there).
 const char* tfco_conv_backprop_input(int dtype, const int64_t* params, int nchw,
                                      const void* filter, const void* out_backprop,
                                      void* in_backprop, void* workspace,
                                      size_t workspace_bytes, void* stream) {
-  return tf_custom_op::gpu::LaunchConvBackpropInput(
+  const tf_custom_op::gpu::GpuStatus status = tf_custom_op::gpu::LaunchConvBackpropInput(
       static_cast<tf_custom_op::gpu::GpuDtype>(dtype), Unpack(params), nchw != 0,
       filter, out_backprop, in_backprop, workspace, workspace_bytes, stream);
+  return status.ok() ? nullptr : status.message;
 }
 
 }  // extern "C"

@@ -230,10 +230,10 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
       tf_custom_op::gpu::ConvBackpropInputWorkspaceBytes(Tr::kDtype, p, nchw);
   std::vector<unsigned char> ws(ws_bytes + 256, 0x5a);
   void* ws_ptr = ws.data() + (256 - reinterpret_cast<uintptr_t>(ws.data()) % 256) % 256;
-  const char* err = tf_custom_op::gpu::LaunchConvBackpropInput(
+  const tf_custom_op::gpu::GpuStatus status = tf_custom_op::gpu::LaunchConvBackpropInput(
       Tr::kDtype, p, nchw, w.data(), dy_in.data(), dx.data(),
       ws_bytes ? ws_ptr : nullptr, ws_bytes, nullptr);
-  if (err != nullptr) return std::string("launcher error: ") + err;
+  if (!status.ok()) return std::string("launcher error: ") + status.message;
   if (nchw) dx = HostTranspose(dx, p.batch, p.in_depth, p.in_rows * p.in_cols);
 
   double scale = 0;

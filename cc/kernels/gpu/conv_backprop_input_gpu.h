@@ -27,6 +27,23 @@ enum class GpuDtype : int {
   kInt32 = 4,
 };
 
+// What went wrong, for the caller to choose its error class.
+enum class GpuError : int {
+  kOk = 0,
+  kTooLarge = 1,      // a size or offset beyond the kernel's 32-bit indexing
+  kBadArgument = 2,   // inconsistent parameters, unsupported dtype, workspace
+                      // too small: the caller's bug, not the user's input
+  kLaunchFailed = 3,  // a CUDA call failed (the message is CUDA's)
+};
+
+// A launcher's result: a code and a static message (nullptr when ok).
+struct GpuStatus {
+  GpuError code;
+  const char* message;
+
+  bool ok() const { return code == GpuError::kOk; }
+};
+
 // Device scratch the launcher needs (bytes, 256-byte aligned pieces): zero for
 // NHWC, a NHWC copy of out_backprop plus a NHWC result for NCHW.
 size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
@@ -40,18 +57,19 @@ size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
 // when that is zero). Every element of dx is written exactly once, without
 // atomics: the result is deterministic.
 //
-// Returns nullptr on success, else a static error message (unsupported sizes
-// or the CUDA error of a failed launch). Kernel execution errors surface
-// asynchronously on the stream, as with any CUDA kernel.
-const char* LaunchConvBackpropInput(GpuDtype dtype,
-                                    const ConvBackpropInputParams& params,
-                                    bool nchw, const void* filter,
-                                    const void* out_backprop, void* in_backprop,
-                                    void* workspace, size_t workspace_bytes,
-                                    void* stream);
+// Returns kOk, kTooLarge (unsupported sizes), kBadArgument or kLaunchFailed
+// (the CUDA error of a failed launch), with a static message. Kernel
+// execution errors surface asynchronously on the stream, as with any CUDA
+// kernel.
+GpuStatus LaunchConvBackpropInput(GpuDtype dtype,
+                                  const ConvBackpropInputParams& params,
+                                  bool nchw, const void* filter,
+                                  const void* out_backprop, void* in_backprop,
+                                  void* workspace, size_t workspace_bytes,
+                                  void* stream);
 
-// Fills `bytes` bytes at `ptr` with zeros on `stream`.
-const char* LaunchZeroFill(void* ptr, size_t bytes, void* stream);
+// Fills `bytes` bytes at `ptr` with zeros on `stream` (kOk or kLaunchFailed).
+GpuStatus LaunchZeroFill(void* ptr, size_t bytes, void* stream);
 
 }  // namespace gpu
 }  // namespace tf_custom_op

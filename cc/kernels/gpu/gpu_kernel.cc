@@ -4,10 +4,11 @@
 // includes no CUDA header (tensorflow-cpu ships none). The arithmetic lives
 // in conv_backprop_input.cu.cc behind the plain launcher of
 // conv_backprop_input_gpu.h; this file finds the op's CUDA stream, allocates
-// the NCHW workspace and turns launcher errors into TF errors.
+// the NCHW workspace and turns the launcher's error codes into TF errors.
 #if GOOGLE_CUDA
 
 #include <cstdint>
+#include <string>
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
@@ -60,6 +61,17 @@ void* OpStream(OpKernelContext* ctx) {
   return handle;
 }
 
+// The TF error of a failed launcher call. Unsupported sizes are the caller's
+// problem; anything else (a failed launch, a parameter the TF side should
+// never pass) is internal.
+absl::Status ToTfStatus(const gpu::GpuStatus& status) {
+  const std::string message =
+      absl::StrCat("Conv2DBackpropInput (GPU): ", status.message);
+  return status.code == gpu::GpuError::kTooLarge
+             ? absl::InvalidArgumentError(message)
+             : absl::InternalError(message);
+}
+
 }  // namespace
 
 template <typename T>
@@ -84,32 +96,20 @@ struct BackpropInputLauncher<GPUDevice, T> {
                    &workspace));
       workspace_ptr = workspace.flat<uint8_t>().data();
     }
-    const char* error = gpu::LaunchConvBackpropInput(
+    const gpu::GpuStatus status = gpu::LaunchConvBackpropInput(
         dtype, params, nchw, filter.flat<T>().data(),
         out_backprop.flat<T>().data(), in_backprop->flat<T>().data(),
         workspace_ptr, workspace_bytes, stream);
-    if (error != nullptr) {
-      // Unsupported sizes are the caller's problem; anything else (a failed
-      // launch) is internal.
-      const bool too_large =
-          absl::string_view(error).find("too large") != absl::string_view::npos;
-      const std::string message =
-          absl::StrCat("Conv2DBackpropInput (GPU): ", error);
-      ctx->SetStatus(too_large ? absl::InvalidArgumentError(message)
-                               : absl::InternalError(message));
-    }
+    if (!status.ok()) ctx->SetStatus(ToTfStatus(status));
   }
 
   static void SetZero(OpKernelContext* ctx, Tensor* in_backprop) {
     void* stream = OpStream(ctx);
     if (stream == nullptr) return;
-    const char* error = gpu::LaunchZeroFill(
+    const gpu::GpuStatus status = gpu::LaunchZeroFill(
         in_backprop->flat<T>().data(), in_backprop->NumElements() * sizeof(T),
         stream);
-    if (error != nullptr) {
-      ctx->SetStatus(absl::InternalError(
-          absl::StrCat("Conv2DBackpropInput (GPU): ", error)));
-    }
+    if (!status.ok()) ctx->SetStatus(ToTfStatus(status));
   }
 };
 
