@@ -16,7 +16,7 @@
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/cpu/gather_engine.h"
 
-using tf_custom_op::ConvBackpropInputParams;
+using tf_custom_op::ConvProblem;
 using tf_custom_op::GatherEngine;
 using tf_custom_op::MicroKernel;
 using tf_custom_op::RowIO;
@@ -31,7 +31,7 @@ double ThreadSeconds() {
 
 class InPlaceIO final : public RowIO<float> {
  public:
-  InPlaceIO(const ConvBackpropInputParams& p, const float* dy, float* dx)
+  InPlaceIO(const ConvProblem& p, const float* dy, float* dx)
       : p_(p), dy_(dy), dx_(dx) {}
   bool DyRowsInPlace() const override { return true; }
   const float* DyRow(int64_t n, int64_t row, float*) const override {
@@ -43,7 +43,7 @@ class InPlaceIO final : public RowIO<float> {
   void StoreDxRow(int64_t, int64_t, const float*) const override {}
 
  private:
-  const ConvBackpropInputParams& p_;
+  const ConvProblem& p_;
   const float* dy_;
   float* dx_;
 };
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s N H W C R S K stride [avx2|portable]\n", argv[0]);
     return 2;
   }
-  ConvBackpropInputParams p{};
+  ConvProblem p{};
   p.batch = std::atol(argv[1]);
   p.in_rows = std::atol(argv[2]);
   p.in_cols = std::atol(argv[3]);

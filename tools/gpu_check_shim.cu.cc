@@ -2,7 +2,7 @@
 // nvcc together with cc/kernels/gpu/conv_backprop_input.cu.cc into one shared
 // library; no TensorFlow involved.
 //
-// `params` holds the 20 int64 fields of ConvBackpropInputParams in declaration
+// `params` holds the 20 int64 fields of ConvProblem in declaration
 // order (conv_params.h); gpu_check.py builds it in the same order.
 #include <cstddef>
 #include <cstdint>
@@ -12,11 +12,11 @@
 
 namespace {
 
-static_assert(sizeof(tf_custom_op::ConvBackpropInputParams) == 20 * sizeof(int64_t),
+static_assert(sizeof(tf_custom_op::ConvProblem) == 20 * sizeof(int64_t),
               "gpu_check.py passes the parameters as 20 int64 values");
 
-tf_custom_op::ConvBackpropInputParams Unpack(const int64_t* v) {
-  tf_custom_op::ConvBackpropInputParams p;
+tf_custom_op::ConvProblem Unpack(const int64_t* v) {
+  tf_custom_op::ConvProblem p;
   p.batch = v[0];
   p.in_rows = v[1];
   p.in_cols = v[2];

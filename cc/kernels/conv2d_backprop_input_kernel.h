@@ -18,7 +18,7 @@ namespace tf_custom_op {
 template <typename Device, typename T>
 struct BackpropInputLauncher {
   static void Run(tensorflow::OpKernelContext* ctx, const ConvAttrs& attrs,
-                  const ConvBackpropInputParams& params,
+                  const ConvProblem& params,
                   const tensorflow::Tensor& filter,
                   const tensorflow::Tensor& out_backprop,
                   tensorflow::Tensor* in_backprop);
@@ -53,7 +53,7 @@ class Conv2DBackpropInputKernel : public tensorflow::OpKernel {
     const tensorflow::Tensor& out_backprop = ctx->input(2);
 
     tensorflow::TensorShape dx_shape;
-    ConvBackpropInputParams params;
+    ConvProblem params;
     OP_REQUIRES_OK(ctx, ComputeBackpropInputGeometry(
                             attrs_, input_sizes, filter.shape(),
                             out_backprop.shape(), &dx_shape, &params));

@@ -195,7 +195,7 @@ absl::Status ParseConvAttrs(tensorflow::OpKernelConstruction* ctx,
 absl::Status ComputeBackpropInputGeometry(
     const ConvAttrs& attrs, const tensorflow::Tensor& input_sizes,
     const TensorShape& filter_shape, const TensorShape& out_backprop_shape,
-    TensorShape* dx_shape, ConvBackpropInputParams* params) {
+    TensorShape* dx_shape, ConvProblem* params) {
   // Ranks first: the 2-value form of input_sizes reads the filter's dims.
   if (filter_shape.dims() != 4) {
     return absl::InvalidArgumentError(
@@ -213,7 +213,7 @@ absl::Status ComputeBackpropInputGeometry(
 
   const int n_dim = DimIndex(format, 'N'), c_dim = DimIndex(format, 'C');
   const int h_dim = DimIndex(format, 'H'), w_dim = DimIndex(format, 'W');
-  ConvBackpropInputParams& p = *params;
+  ConvProblem& p = *params;
   p.batch = dx_shape->dim_size(n_dim);
   if (p.batch != out_backprop_shape.dim_size(n_dim)) {
     return absl::InvalidArgumentError(absl::StrCat(

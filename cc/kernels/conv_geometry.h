@@ -45,7 +45,7 @@ absl::Status ComputeBackpropInputGeometry(
     const ConvAttrs& attrs, const tensorflow::Tensor& input_sizes,
     const tensorflow::TensorShape& filter_shape,
     const tensorflow::TensorShape& out_backprop_shape,
-    tensorflow::TensorShape* dx_shape, ConvBackpropInputParams* params);
+    tensorflow::TensorShape* dx_shape, ConvProblem* params);
 
 }  // namespace tf_custom_op
 

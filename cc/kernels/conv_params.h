@@ -1,4 +1,7 @@
-// Plain-old-data description of one conv2d_backprop_input call.
+// Plain-old-data description of one 2-D convolution problem (sizes, strides,
+// dilations, resolved padding, groups), named after the convolution rather than
+// an op: the input gradient is computed from it today, and a forward or
+// filter-gradient op would describe its problem the same way.
 //
 // Shared by the CPU engine, the CUDA launcher and the TensorFlow kernel, so it
 // includes nothing but <cstdint>: the CUDA translation unit must compile with
@@ -16,7 +19,7 @@ namespace tf_custom_op {
 //   w  (filter, HWIO): [filter_rows, filter_cols, filter_depth, out_depth]
 //   dx (result):       [batch, in_rows, in_cols, in_depth]
 // in_depth = groups * filter_depth, out_depth = groups * out_depth_per_group.
-struct ConvBackpropInputParams {
+struct ConvProblem {
   int64_t batch;
   int64_t in_rows, in_cols, in_depth;
   int64_t out_rows, out_cols, out_depth;

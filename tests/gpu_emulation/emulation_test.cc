@@ -24,7 +24,7 @@
 
 namespace {
 
-using tf_custom_op::ConvBackpropInputParams;
+using tf_custom_op::ConvProblem;
 using tf_custom_op::gpu::GpuDtype;
 
 using Pad = tf_custom_op::PaddingKind;
@@ -50,7 +50,7 @@ bool OutSize(int64_t in, int64_t k, int64_t s, int64_t d, Pad pad, int64_t eb,
   return *out >= 0;
 }
 
-bool MakeParams(const Case& t, ConvBackpropInputParams* p) {
+bool MakeParams(const Case& t, ConvProblem* p) {
   p->batch = t.n;
   p->in_rows = t.h;
   p->in_cols = t.w;
@@ -74,7 +74,7 @@ bool MakeParams(const Case& t, ConvBackpropInputParams* p) {
 // Reference in double (exact for the integer data) or int64 (int32, wrapped
 // on the way out like TF).
 template <typename Acc>
-std::vector<Acc> Reference(const ConvBackpropInputParams& p,
+std::vector<Acc> Reference(const ConvProblem& p,
                            const std::vector<Acc>& dy,
                            const std::vector<Acc>& w) {
   std::vector<Acc> dx(static_cast<size_t>(p.batch * p.in_rows * p.in_cols *
@@ -195,7 +195,7 @@ template <typename T>
 std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
   using Tr = Traits<T>;
   using Ref = typename Tr::Ref;
-  ConvBackpropInputParams p{};
+  ConvProblem p{};
   if (!MakeParams(t, &p)) return "bad case geometry";
   const size_t dy_n =
       static_cast<size_t>(p.batch * p.out_rows * p.out_cols * p.out_depth);

@@ -26,7 +26,7 @@
 
 namespace {
 
-using tf_custom_op::ConvBackpropInputParams;
+using tf_custom_op::ConvProblem;
 using tf_custom_op::PaddingKind;
 using tf_custom_op::gpu::FillPhaseTable;
 using tf_custom_op::gpu::MakePhasePlan;
@@ -83,8 +83,8 @@ std::string Describe(const Axis& r, const Axis& c) {
   return buf;
 }
 
-ConvBackpropInputParams MakeParams(int64_t batch, const Axis& r, const Axis& c) {
-  ConvBackpropInputParams p{};
+ConvProblem MakeParams(int64_t batch, const Axis& r, const Axis& c) {
+  ConvProblem p{};
   p.batch = batch;
   p.in_rows = r.in;
   p.in_cols = c.in;
@@ -136,7 +136,7 @@ std::set<std::pair<int64_t, int64_t>> WalkedTaps(int64_t first, int64_t off0, in
 // force, else the first mismatch.
 std::string CheckPlan(const Axis& ra, const Axis& ca) {
   const int64_t batch = 2;
-  const ConvBackpropInputParams p = MakeParams(batch, ra, ca);
+  const ConvProblem p = MakeParams(batch, ra, ca);
   PhasePlan plan;
   if (!MakePhasePlan(p, &plan)) return "MakePhasePlan refused a small problem";
   const int64_t row_phases = std::min(ra.stride, ra.in);

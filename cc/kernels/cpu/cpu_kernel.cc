@@ -74,7 +74,7 @@ void ConvertOut(const Acc* src, T* dst, int64_t n) {
 template <typename T, typename Acc>
 class TensorRowIO final : public RowIO<Acc> {
  public:
-  TensorRowIO(const ConvBackpropInputParams& p, bool nchw, const T* dy, T* dx)
+  TensorRowIO(const ConvProblem& p, bool nchw, const T* dy, T* dx)
       : p_(p), nchw_(nchw), dy_(dy), dx_(dx) {}
 
   bool DyRowsInPlace() const override { return kInPlace && !nchw_; }
@@ -120,7 +120,7 @@ class TensorRowIO final : public RowIO<Acc> {
 
  private:
   static constexpr bool kInPlace = std::is_same<T, Acc>::value;
-  const ConvBackpropInputParams& p_;
+  const ConvProblem& p_;
   const bool nchw_;
   const T* dy_;
   T* dx_;
@@ -128,7 +128,7 @@ class TensorRowIO final : public RowIO<Acc> {
 
 template <typename T>
 void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
-              const ConvBackpropInputParams& p, const Tensor& filter,
+              const ConvProblem& p, const Tensor& filter,
               const Tensor& out_backprop, Tensor* in_backprop) {
   using Acc = typename AccumulatorOf<T>::type;
   const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
@@ -158,7 +158,7 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
 template <typename T>
 struct BackpropInputLauncher<CPUDevice, T> {
   static void Run(OpKernelContext* ctx, const ConvAttrs& attrs,
-                  const ConvBackpropInputParams& params, const Tensor& filter,
+                  const ConvProblem& params, const Tensor& filter,
                   const Tensor& out_backprop, Tensor* in_backprop) {
     RunOnCpu<T>(ctx, attrs, params, filter, out_backprop, in_backprop);
   }

@@ -9,7 +9,7 @@
 namespace tf_custom_op {
 
 template <typename Acc>
-GatherEngine<Acc>::GatherEngine(const ConvBackpropInputParams& params,
+GatherEngine<Acc>::GatherEngine(const ConvProblem& params,
                                 const MicroKernel<Acc>& kernel)
     : params_(params),
       kernel_(kernel),

@@ -31,7 +31,7 @@ template <typename Acc>
 class GatherEngine {
  public:
   // `params` must describe a validated, non-empty problem (every size > 0).
-  GatherEngine(const ConvBackpropInputParams& params,
+  GatherEngine(const ConvProblem& params,
                const MicroKernel<Acc>& kernel);
   // The packed filter refers to the plans held here.
   GatherEngine(const GatherEngine&) = delete;
@@ -64,7 +64,7 @@ class GatherEngine {
   int64_t MaxRowTaps() const;
   int64_t MaxTapsPerPhase() const;
 
-  ConvBackpropInputParams params_;
+  ConvProblem params_;
   MicroKernel<Acc> kernel_;
   AxisPlan row_plan_;
   AxisPlan col_plan_;

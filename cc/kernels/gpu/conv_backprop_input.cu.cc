@@ -126,7 +126,7 @@ cudaError_t Transpose(size_t elem_size, const void* src, void* dst,
 // and groups (chunks of 65535).
 template <typename T, int BM, int BN, int BK>
 GpuStatus LaunchGemm(void (*kernel)(GemmArgs<T>), int threads,
-                     const ConvBackpropInputParams& p, const PhasePlan& plan,
+                     const ConvProblem& p, const PhasePlan& plan,
                      const T* dy, const T* w, T* dx, cudaStream_t stream) {
   GemmArgs<T> args{};
   args.dy = dy;
@@ -172,7 +172,7 @@ GpuStatus LaunchGemm(void (*kernel)(GemmArgs<T>), int threads,
 }
 
 template <typename T, int BM, int BN, int BK, int TM, int TN>
-GpuStatus LaunchSimt(const ConvBackpropInputParams& p, const PhasePlan& plan,
+GpuStatus LaunchSimt(const ConvProblem& p, const PhasePlan& plan,
                      const T* dy, const T* w, T* dx, cudaStream_t stream) {
   return LaunchGemm<T, BM, BN, BK>(&SimtGatherKernel<T, BM, BN, BK, TM, TN>,
                                    (BM / TM) * (BN / TN), p, plan, dy, w, dx,
@@ -180,7 +180,7 @@ GpuStatus LaunchSimt(const ConvBackpropInputParams& p, const PhasePlan& plan,
 }
 
 template <typename T>
-GpuStatus LaunchTensorCore(const ConvBackpropInputParams& p,
+GpuStatus LaunchTensorCore(const ConvProblem& p,
                            const PhasePlan& plan, const T* dy, const T* w,
                            T* dx, cudaStream_t stream) {
   return LaunchGemm<T, kTcBM, kTcBN, kTcBK>(&TensorCoreGatherKernel<T>,
@@ -190,7 +190,7 @@ GpuStatus LaunchTensorCore(const ConvBackpropInputParams& p,
 
 // Tile shape by channels per group: narrow groups waste less of a wide tile.
 template <typename T>
-GpuStatus RunGemm(const ConvBackpropInputParams& p, const PhasePlan& plan,
+GpuStatus RunGemm(const ConvProblem& p, const PhasePlan& plan,
                   const T* dy, const T* w, T* dx, cudaStream_t stream) {
   if (p.filter_depth > 64) {
     return LaunchSimt<T, 128, 128, 8, 8, 8>(p, plan, dy, w, dx, stream);
@@ -201,13 +201,13 @@ GpuStatus RunGemm(const ConvBackpropInputParams& p, const PhasePlan& plan,
   return LaunchSimt<T, 64, 32, 8, 4, 4>(p, plan, dy, w, dx, stream);
 }
 template <>
-GpuStatus RunGemm<__half>(const ConvBackpropInputParams& p,
+GpuStatus RunGemm<__half>(const ConvProblem& p,
                           const PhasePlan& plan, const __half* dy,
                           const __half* w, __half* dx, cudaStream_t stream) {
   return LaunchTensorCore(p, plan, dy, w, dx, stream);
 }
 template <>
-GpuStatus RunGemm<__nv_bfloat16>(const ConvBackpropInputParams& p,
+GpuStatus RunGemm<__nv_bfloat16>(const ConvProblem& p,
                                  const PhasePlan& plan,
                                  const __nv_bfloat16* dy,
                                  const __nv_bfloat16* w, __nv_bfloat16* dx,
@@ -229,7 +229,7 @@ size_t ElementSize(GpuDtype dtype) {
 }
 
 template <typename T>
-GpuStatus RunTyped(const ConvBackpropInputParams& p, bool nchw,
+GpuStatus RunTyped(const ConvProblem& p, bool nchw,
                    const void* filter, const void* out_backprop,
                    void* in_backprop, void* workspace, cudaStream_t stream) {
   PhasePlan plan;
@@ -262,7 +262,7 @@ GpuStatus RunTyped(const ConvBackpropInputParams& p, bool nchw,
 }  // namespace
 
 size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
-                                       const ConvBackpropInputParams& p,
+                                       const ConvProblem& p,
                                        bool nchw) {
   if (!nchw) return 0;
   const size_t e = ElementSize(dtype);
@@ -279,7 +279,7 @@ GpuStatus LaunchZeroFill(void* ptr, size_t bytes, void* stream) {
 }
 
 GpuStatus LaunchConvBackpropInput(GpuDtype dtype,
-                                  const ConvBackpropInputParams& p, bool nchw,
+                                  const ConvProblem& p, bool nchw,
                                   const void* filter, const void* out_backprop,
                                   void* in_backprop, void* workspace,
                                   size_t workspace_bytes,

@@ -47,7 +47,7 @@ struct GpuStatus {
 // Device scratch the launcher needs (bytes, 256-byte aligned pieces): zero for
 // NHWC, a NHWC copy of out_backprop plus a NHWC result for NCHW.
 size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
-                                       const ConvBackpropInputParams& params,
+                                       const ConvProblem& params,
                                        bool nchw);
 
 // Computes dx from filter (HWIO) and dy on `stream` (a cudaStream_t, or
@@ -62,7 +62,7 @@ size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
 // execution errors surface asynchronously on the stream, as with any CUDA
 // kernel.
 GpuStatus LaunchConvBackpropInput(GpuDtype dtype,
-                                  const ConvBackpropInputParams& params,
+                                  const ConvProblem& params,
                                   bool nchw, const void* filter,
                                   const void* out_backprop, void* in_backprop,
                                   void* workspace, size_t workspace_bytes,

@@ -77,7 +77,7 @@ absl::Status ToTfStatus(const gpu::GpuStatus& status) {
 template <typename T>
 struct BackpropInputLauncher<GPUDevice, T> {
   static void Run(OpKernelContext* ctx, const ConvAttrs& attrs,
-                  const ConvBackpropInputParams& params, const Tensor& filter,
+                  const ConvProblem& params, const Tensor& filter,
                   const Tensor& out_backprop, Tensor* in_backprop) {
     void* stream = OpStream(ctx);
     if (stream == nullptr) return;

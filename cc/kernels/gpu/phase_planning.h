@@ -41,7 +41,7 @@ inline int64_t Gcd(int64_t a, int64_t b) {
 }
 
 // Returns false when an offset does not fit the kernel's 32-bit arithmetic.
-inline bool MakePhasePlan(const ConvBackpropInputParams& p, PhasePlan* out) {
+inline bool MakePhasePlan(const ConvProblem& p, PhasePlan* out) {
   const AxisPlan rows = MakeAxisPlan(p.in_rows, p.filter_rows, p.stride_rows,
                                      p.dilation_rows, p.pad_top);
   const AxisPlan cols = MakeAxisPlan(p.in_cols, p.filter_cols, p.stride_cols,
