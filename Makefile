@@ -10,7 +10,7 @@ SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build
 	build_tools/sources.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean cpu-engine-bench gpu-emulation gpu-phase-planning bazel bazel-werror build-smoke werror sanitize sanitize-build
+.PHONY: all venv configure build run test bench clean cpu-engine-bench cpu-kernel-test gpu-emulation gpu-phase-planning bazel bazel-werror build-smoke werror sanitize sanitize-build
 
 all: build
 
@@ -126,3 +126,8 @@ clean:
 # into build/cpu_engine_bench (arguments: tools/cpu_engine_bench.cc).
 cpu-engine-bench:
 	$(PYTHON) build_tools/standalone_build.py cpu-engine-bench
+
+# Every CPU micro-kernel tier this CPU has, alone and inside the engine,
+# against scalar loops; tiers the CPU lacks are listed as skipped (no TF).
+cpu-kernel-test:
+	$(PYTHON) build_tools/standalone_build.py cpu-kernel-test --werror --run

@@ -8,7 +8,8 @@ root. Keep the lists literal: Bazel reads them with ast.literal_eval.
 
 To add a CPU micro-kernel tier: add its translation unit with its ISA flags
 to X86_SOURCES (or PLAIN_SOURCES when it needs none) and its entry to the
-kernel table in cc/kernels/cpu/micro_kernel_select.cc.
+kernel table of its accumulation type in cc/kernels/cpu/micro_kernel_select.cc
+(its tier in cc/kernels/cpu/isa_tier.h if it is a new one).
 """
 
 # Sources that include TensorFlow headers (compiled with TF's flags).
@@ -22,6 +23,7 @@ TF_SOURCES = [
 PLAIN_SOURCES = [
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
+    "cc/kernels/cpu/isa_tier.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",
 ]
@@ -84,8 +86,12 @@ PHASE_PLANNING_HEADERS = [
 ]
 PHASE_PLANNING_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 
-# The single-thread CPU engine benchmark (no TF): `make cpu-engine-bench`.
+# Programs built on the CPU engine alone (no TF), with PLAIN_SOURCES and
+# X86_SOURCES: the single-thread benchmark (`make cpu-engine-bench`) and the
+# tier-by-tier kernel and engine tester (`make cpu-kernel-test`, run by the
+# tests).
 ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"
+CPU_KERNEL_TEST_DRIVER = "tests/cpu_engine/kernel_test.cc"
 
 # tools/gpu_check.py's shared library: the kernel plus a C shim for ctypes.
 GPU_CHECK_SHIM = "tools/gpu_check_shim.cu.cc"

@@ -7,6 +7,8 @@ in build_tools/sources.py:
                      with plain g++ (build/gpu_phase_planning/phase_planning_test)
   cpu-engine-bench   the single-thread CPU engine benchmark
                      (build/cpu_engine_bench)
+  cpu-kernel-test    every CPU micro-kernel tier this CPU has, alone and in the
+                     engine, against scalar loops (build/cpu_kernel_test)
 
     python3 build_tools/standalone_build.py gpu-emulation [--werror] [--run]
 
@@ -30,6 +32,7 @@ from build_tools import sources  # noqa: E402
 GPU_EMULATION_BINARY = os.path.join(ROOT, "build", "gpu_emulation", "emulation_test")
 PHASE_PLANNING_BINARY = os.path.join(ROOT, "build", "gpu_phase_planning", "phase_planning_test")
 ENGINE_BENCH_BINARY = os.path.join(ROOT, "build", "cpu_engine_bench")
+CPU_KERNEL_TEST_BINARY = os.path.join(ROOT, "build", "cpu_kernel_test")
 
 
 def _cxx():
@@ -83,42 +86,55 @@ def build_phase_planning(werror=False):
                  [_cxx()] + flags + ["-I" + ROOT, sources.PHASE_PLANNING_DRIVER])
 
 
-def build_engine_bench():
-    """The CPU engine (plain and ISA-specific sources) + the benchmark driver."""
+def _build_on_engine(binary, driver, werror=False):
+    """`driver` linked with the CPU engine (plain and ISA-specific sources)."""
     x86 = platform.machine() in ("x86_64", "AMD64")
     units = [(src, []) for src in sources.PLAIN_SOURCES]
     if x86:
         units += list(sources.X86_SOURCES.items())
-    inputs = [src for src, _ in units] + [sources.ENGINE_BENCH_DRIVER] + _headers_under("cc/kernels")
-    if not _stale(ENGINE_BENCH_BINARY, inputs):
-        return ENGINE_BENCH_BINARY
-    objects_dir = os.path.join(ROOT, "build", "cpu_engine_bench_obj")
+    inputs = [src for src, _ in units] + [driver] + _headers_under("cc/kernels")
+    if not _stale(binary, inputs):
+        return binary
+    warnings = ["-Wall", "-Wextra"] + (["-Werror"] if werror else [])
+    objects_dir = os.path.join(ROOT, "build", "cpu_engine_obj")
     os.makedirs(objects_dir, exist_ok=True)
     objects = []
     for src, flags in units:
         obj = os.path.join(objects_dir, src.replace("/", "_") + ".o")
-        cmd = [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + flags + ["-c", src, "-o", obj]
+        cmd = [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings + flags + ["-c", src, "-o", obj]
         print(" ".join(cmd), flush=True)
         subprocess.check_call(cmd, cwd=ROOT)
         objects.append(obj)
-    return _link(ENGINE_BENCH_BINARY, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT,
-                                       sources.ENGINE_BENCH_DRIVER] + objects + ["-pthread"])
+    return _link(binary, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings +
+                 [driver] + objects + ["-pthread"])
+
+
+def build_engine_bench():
+    """The single-thread CPU engine benchmark."""
+    return _build_on_engine(ENGINE_BENCH_BINARY, sources.ENGINE_BENCH_DRIVER)
+
+
+def build_cpu_kernel_test(werror=False):
+    """The tier-by-tier micro-kernel and engine tester."""
+    return _build_on_engine(CPU_KERNEL_TEST_BINARY, sources.CPU_KERNEL_TEST_DRIVER, werror)
+
+
+TARGETS = {
+    "gpu-emulation": lambda werror: build_gpu_emulation(werror=werror),
+    "gpu-phase-planning": lambda werror: build_phase_planning(werror=werror),
+    "cpu-engine-bench": lambda werror: build_engine_bench(),
+    "cpu-kernel-test": lambda werror: build_cpu_kernel_test(werror=werror),
+}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", choices=["gpu-emulation", "gpu-phase-planning",
-                                           "cpu-engine-bench"])
+    parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--werror", action="store_true", help="warnings are errors")
     parser.add_argument("--run", action="store_true", help="run the program after building it")
     args, rest = parser.parse_known_args(argv)
-    if args.target == "gpu-emulation":
-        binary = build_gpu_emulation(werror=args.werror)
-    elif args.target == "gpu-phase-planning":
-        binary = build_phase_planning(werror=args.werror)
-    else:
-        binary = build_engine_bench()
+    binary = TARGETS[args.target](args.werror)
     if args.run:
         return subprocess.call([binary] + rest, cwd=ROOT)
     return 0

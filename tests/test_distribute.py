@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from support.processes import child_env, free_ports
+from support.processes import child_env, run_workers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JOB = os.path.join(ROOT, "tests", "_distribute_job.py")
@@ -55,24 +55,10 @@ def test_mirrored_strategy_two_logical_cpus(mirrored, single):
 
 
 def test_multi_worker_mirrored_strategy_two_processes(single):
-    ports = free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    try:
-        for index in range(2):
-            tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            procs.append(subprocess.Popen(
-                [sys.executable, JOB, "multiworker"], env=child_env(TF_CONFIG=tf_config),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT))
-        outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    for p, (out, err) in zip(procs, outputs):
-        assert p.returncode == 0, out + err
-    results = [_result(out)["result"] for out, _ in outputs]
+    workers = run_workers([JOB, "multiworker"], timeout=TIMEOUT)
+    for returncode, out, err in workers:
+        assert returncode == 0, out + err
+    results = [_result(out)["result"] for _, out, _ in workers]
     for got in results:
         assert got["replicas"] == 2
         _assert_same(got, single)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from support.processes import child_env, free_ports
+from support.processes import child_env, run_workers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -53,23 +53,10 @@ for line, code in json.load(open(sys.argv[1])):
 
 
 def _run_multiworker(code, cwd):
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
-    procs = []
-    try:
-        for index in range(2):
-            tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            procs.append(subprocess.Popen([sys.executable, "-c", code], env=child_env(TF_CONFIG=tf_config),
-                                          cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True))
-        outputs = [p.communicate(timeout=TIMEOUT) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    for p, (out, err) in zip(procs, outputs):
-        assert p.returncode == 0, out[-3000:] + err[-5000:]
-    last = [out.strip().splitlines()[-1] for out, _ in outputs]
+    workers = run_workers(["-c", code], timeout=TIMEOUT, cwd=cwd)
+    for returncode, out, err in workers:
+        assert returncode == 0, out[-3000:] + err[-5000:]
+    last = [out.strip().splitlines()[-1] for _, out, _ in workers]
     assert last[0] == last[1], last
 
 

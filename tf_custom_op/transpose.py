@@ -17,8 +17,7 @@ import collections.abc
 
 import tensorflow as tf
 
-from tf_custom_op import _routing
-from tf_custom_op.ops import convert_padding, lookup_alias
+from tf_custom_op.ops import conv2d_backprop_input, lookup_alias
 
 
 def _spatial_sequence(value, name, channel_index, n=2):
@@ -76,14 +75,13 @@ def conv2d_transpose(  # pylint: disable=redefined-builtin
         channel_index = 1 if data_format.startswith("NC") else 3
         strides = _spatial_sequence(strides, "strides", channel_index)
         dilations = _spatial_sequence(dilations, "dilations", channel_index)
-        padding, explicit_paddings = convert_padding(padding)
-        return _routing.backprop_input(
+        # The transposed convolution is the input gradient of the forward one.
+        return conv2d_backprop_input(
             input_sizes=output_shape,
             filter=filters,
             out_backprop=input,
             strides=strides,
             padding=padding,
-            explicit_paddings=explicit_paddings,
             data_format=data_format,
             dilations=dilations,
             name=scope)

@@ -77,3 +77,26 @@ def run_cases_in_subprocess(names):
             results[crashed] = {"crash": proc.returncode, "stderr": proc.stderr[-2000:]}
         todo = [n for n in todo if n not in results]
     return results
+
+
+def run_workers(argv, count=2, timeout=300, cwd=ROOT):
+    """Starts `count` copies of `argv` (a Python command line without the
+    interpreter) as the workers of one TF cluster on free localhost ports
+    (TF_CONFIG per worker), waits for all, and returns [(returncode, stdout,
+    stderr)] in worker order. Every worker is killed if one hangs."""
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(count)]}
+    procs = []
+    try:
+        for index in range(count):
+            tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            procs.append(subprocess.Popen([sys.executable] + list(argv),
+                                          env=child_env(TF_CONFIG=tf_config), cwd=cwd,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True))
+        outputs = [p.communicate(timeout=timeout) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs)]

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "cc/kernels/cpu/isa_tier.h"
+
 namespace tf_custom_op {
 
 template <typename Acc>
@@ -28,8 +30,26 @@ struct MicroKernel {
   const char* name;
 };
 
-// The fastest kernel this CPU supports, chosen once at first use from the
-// CPU's features. Defined in micro_kernel_select.cc.
+// One line of a kernel table: the instruction-set tier a kernel needs.
+template <typename Acc>
+struct KernelEntry {
+  IsaTier tier;
+  const MicroKernel<Acc>* kernel;
+};
+
+// The kernel table of one accumulation type, fastest first (defined in
+// micro_kernel_select.cc, one line per kernel).
+template <typename Acc>
+struct KernelTable {
+  const KernelEntry<Acc>* entries;
+  int size;
+};
+KernelTable<float> FloatKernels();
+KernelTable<double> DoubleKernels();
+KernelTable<int32_t> Int32Kernels();
+
+// The first kernel of the table whose tier is usable here (MaxUsableTier:
+// what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
 const MicroKernel<float>& SelectFloatKernel();
 const MicroKernel<double>& SelectDoubleKernel();
 const MicroKernel<int32_t>& SelectInt32Kernel();

@@ -1,0 +1,72 @@
+#include "cc/kernels/cpu/isa_tier.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tf_custom_op {
+namespace {
+
+constexpr const char* kNames[] = {"portable", "avx2", "avx512", "avx512_bf16", "amx"};
+constexpr int kTierCount = sizeof(kNames) / sizeof(kNames[0]);
+
+bool X86Has(IsaTier tier) {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512dq");
+  switch (tier) {
+    case IsaTier::kPortable:
+      return true;
+    case IsaTier::kAvx2:
+      return avx2;
+    case IsaTier::kAvx512:
+      return avx512;
+    case IsaTier::kAvx512Bf16:
+      return avx512 && __builtin_cpu_supports("avx512bf16");
+    case IsaTier::kAmx:
+      // AMX also needs the OS to grant the tile state (arch_prctl): a kernel
+      // of that tier must ask for it and fall back when refused.
+      return avx512 && __builtin_cpu_supports("avx512bf16") &&
+             __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
+  }
+  return false;
+#else
+  return tier == IsaTier::kPortable;
+#endif
+}
+
+IsaTier CapFromEnvironment() {
+  const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
+  if (cap == nullptr || *cap == '\0') return IsaTier::kAmx;
+  for (int i = 0; i < kTierCount; ++i) {
+    if (std::strcmp(cap, kNames[i]) == 0) return static_cast<IsaTier>(i);
+  }
+  return IsaTier::kAmx;  // unknown names cap nothing
+}
+
+}  // namespace
+
+const char* IsaTierName(IsaTier tier) {
+  const int i = static_cast<int>(tier);
+  return (i >= 0 && i < kTierCount) ? kNames[i] : "unknown";
+}
+
+bool CpuSupportsTier(IsaTier tier) { return X86Has(tier); }
+
+IsaTier MaxUsableTier() {
+  static const IsaTier tier = [] {
+    const IsaTier cap = CapFromEnvironment();
+    IsaTier best = IsaTier::kPortable;
+    for (int i = 0; i <= static_cast<int>(cap); ++i) {
+      if (CpuSupportsTier(static_cast<IsaTier>(i))) best = static_cast<IsaTier>(i);
+    }
+    return best;
+  }();
+  return tier;
+}
+
+}  // namespace tf_custom_op

@@ -1,0 +1,258 @@
+// TensorFlow-free tester of the CPU micro-kernels and the engine, tier by tier.
+//
+// For every kernel of every table (micro_kernel_select.cc) whose tier this CPU
+// supports, it checks
+//   1. the micro-kernel alone against a scalar loop, over pixel tails
+//      (m_valid 1..MR), channel tails (n_valid 1..NR), tap counts and depths,
+//      including rows that point at the zero row, and that nothing is written
+//      outside the m_valid x n_valid tile;
+//   2. the whole engine (packing, indirection, driver) with that kernel
+//      against a direct loop over the convolution, on strided, dilated,
+//      padded and grouped problems;
+// and prints one line per kernel: which ran, and which were skipped because
+// the CPU lacks their tier. The last line is "N passed, M failed".
+//
+//   build/cpu_kernel_test        (make cpu-kernel-test; run by make test)
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cc/kernels/axis_window.h"
+#include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/gather_engine.h"
+#include "cc/kernels/cpu/isa_tier.h"
+#include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/row_io.h"
+
+namespace {
+
+using tf_custom_op::ConvProblem;
+using tf_custom_op::GatherEngine;
+using tf_custom_op::IsaTier;
+using tf_custom_op::KernelTable;
+using tf_custom_op::MicroKernel;
+using tf_custom_op::PaddingKind;
+using tf_custom_op::RowIO;
+
+int g_passed = 0;
+int g_failed = 0;
+
+void Report(bool ok, const std::string& what) {
+  (ok ? g_passed : g_failed)++;
+  if (!ok) std::printf("FAIL %s\n", what.c_str());
+}
+
+template <typename Acc>
+Acc Random(std::mt19937& rng) {
+  if constexpr (std::is_integral_v<Acc>) {
+    return static_cast<Acc>(std::uniform_int_distribution<int>(-9, 9)(rng));
+  } else {
+    return static_cast<Acc>(std::uniform_real_distribution<double>(-1, 1)(rng));
+  }
+}
+
+// |got - want| within float accumulation in any order (exact for integers).
+template <typename Acc>
+bool Close(Acc got, double want, double magnitude) {
+  if constexpr (std::is_integral_v<Acc>) {
+    return static_cast<double>(got) == want;
+  } else {
+    const double eps = sizeof(Acc) == 4 ? 1e-6 : 1e-14;
+    return std::fabs(static_cast<double>(got) - want) <= 4 * eps * magnitude + 1e-30;
+  }
+}
+
+// 1. The micro-kernel alone.
+template <typename Acc>
+bool CheckMicroKernel(const MicroKernel<Acc>& kernel, std::mt19937& rng) {
+  const int mr = kernel.mr, nr = kernel.nr;
+  bool ok = true;
+  for (int64_t taps : {1, 2, 5, 9}) {
+    for (int64_t depth : {1, 3, 8, 17, 64}) {
+      std::vector<Acc> zero(depth, Acc(0));
+      std::vector<std::vector<Acc>> storage(taps * mr, std::vector<Acc>(depth));
+      std::vector<const Acc*> rows(taps * mr);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        for (auto& v : storage[i]) v = Random<Acc>(rng);
+        rows[i] = (rng() % 5 == 0) ? zero.data() : storage[i].data();
+      }
+      std::vector<Acc> packed(taps * depth * nr);
+      for (auto& v : packed) v = Random<Acc>(rng);
+      for (int m_valid = 1; m_valid <= mr; ++m_valid) {
+        for (int n_valid = 1; n_valid <= nr; ++n_valid) {
+          const int64_t stride = nr + 3;  // pixels apart by more than a tile
+          const Acc sentinel = static_cast<Acc>(77);
+          std::vector<Acc> out((mr + 1) * stride, sentinel);
+          kernel.fn(taps, depth, rows.data(), packed.data(), out.data(), stride, m_valid,
+                    n_valid);
+          for (int m = 0; m <= mr; ++m) {
+            for (int64_t n = 0; n < stride; ++n) {
+              const Acc got = out[m * stride + n];
+              if (m >= m_valid || n >= n_valid) {
+                ok = ok && got == sentinel;  // written outside the tile
+                continue;
+              }
+              double want = 0, magnitude = 0;
+              for (int64_t t = 0; t < taps; ++t) {
+                for (int64_t k = 0; k < depth; ++k) {
+                  const double term = static_cast<double>(rows[t * mr + m][k]) *
+                                      static_cast<double>(packed[(t * depth + k) * nr + n]);
+                  want += term;
+                  magnitude += std::fabs(term);
+                }
+              }
+              ok = ok && Close(got, want, magnitude);
+            }
+          }
+        }
+      }
+    }
+  }
+  return ok;
+}
+
+// 2. The engine with that kernel, dy and dx used in place.
+template <typename Acc>
+class InPlaceIO final : public RowIO<Acc> {
+ public:
+  InPlaceIO(const ConvProblem& p, const Acc* dy, Acc* dx) : p_(p), dy_(dy), dx_(dx) {}
+  bool DyRowsInPlace() const override { return true; }
+  const Acc* DyRow(int64_t n, int64_t row, Acc*) const override {
+    return dy_ + (n * p_.out_rows + row) * p_.out_cols * p_.out_depth;
+  }
+  Acc* DxRowInPlace(int64_t n, int64_t h) const override {
+    return dx_ + (n * p_.in_rows + h) * p_.in_cols * p_.in_depth;
+  }
+  void StoreDxRow(int64_t, int64_t, const Acc*) const override {}
+
+ private:
+  const ConvProblem& p_;
+  const Acc* dy_;
+  Acc* dx_;
+};
+
+struct Shape {
+  int64_t n, h, w, cg, groups, kg, r, s, sh, sw, dh, dw;
+  PaddingKind padding;
+  int64_t pad[4];  // explicit top, bottom, left, right
+};
+
+template <typename Acc>
+bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& rng) {
+  ConvProblem p{};
+  p.batch = s.n;
+  p.in_rows = s.h;
+  p.in_cols = s.w;
+  p.filter_depth = s.cg;
+  p.groups = s.groups;
+  p.in_depth = s.cg * s.groups;
+  p.out_depth_per_group = s.kg;
+  p.out_depth = s.kg * s.groups;
+  p.filter_rows = s.r;
+  p.filter_cols = s.s;
+  p.stride_rows = s.sh;
+  p.stride_cols = s.sw;
+  p.dilation_rows = s.dh;
+  p.dilation_cols = s.dw;
+  const auto rows = tf_custom_op::ResolveAxisWindow<int64_t>(s.padding, s.h, s.r, s.sh, s.dh,
+                                                             s.pad[0], s.pad[1]);
+  const auto cols = tf_custom_op::ResolveAxisWindow<int64_t>(s.padding, s.w, s.s, s.sw, s.dw,
+                                                             s.pad[2], s.pad[3]);
+  if (rows.out <= 0 || cols.out <= 0) return true;  // nothing to compute
+  p.out_rows = rows.out;
+  p.out_cols = cols.out;
+  p.pad_top = rows.before;
+  p.pad_bottom = rows.after;
+  p.pad_left = cols.before;
+  p.pad_right = cols.after;
+
+  std::vector<Acc> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
+  std::vector<Acc> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
+  for (auto& v : w) v = Random<Acc>(rng);
+  for (auto& v : dy) v = Random<Acc>(rng);
+  std::vector<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
+
+  GatherEngine<Acc> engine(p, kernel);
+  engine.PackFilter(w.data());
+  InPlaceIO<Acc> io(p, dy.data(), dx.data());
+  engine.ComputeRows(io, 0, engine.NumRowUnits());
+
+  std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);
+  for (int64_t n = 0; n < p.batch; ++n)
+    for (int64_t q = 0; q < p.out_rows; ++q)
+      for (int64_t c = 0; c < p.out_cols; ++c)
+        for (int64_t r = 0; r < p.filter_rows; ++r)
+          for (int64_t t = 0; t < p.filter_cols; ++t) {
+            const int64_t h = q * p.stride_rows + r * p.dilation_rows - p.pad_top;
+            const int64_t x = c * p.stride_cols + t * p.dilation_cols - p.pad_left;
+            if (h < 0 || h >= p.in_rows || x < 0 || x >= p.in_cols) continue;
+            for (int64_t g = 0; g < p.groups; ++g)
+              for (int64_t ci = 0; ci < p.filter_depth; ++ci)
+                for (int64_t o = 0; o < p.out_depth_per_group; ++o) {
+                  const int64_t k = g * p.out_depth_per_group + o;
+                  const double term =
+                      static_cast<double>(dy[((n * p.out_rows + q) * p.out_cols + c) * p.out_depth + k]) *
+                      static_cast<double>(w[((r * p.filter_cols + t) * p.filter_depth + ci) * p.out_depth + k]);
+                  const int64_t at = ((n * p.in_rows + h) * p.in_cols + x) * p.in_depth +
+                                     g * p.filter_depth + ci;
+                  want[at] += term;
+                  magnitude[at] += std::fabs(term);
+                }
+          }
+  bool ok = true;
+  for (size_t i = 0; i < dx.size(); ++i) ok = ok && Close(dx[i], want[i], magnitude[i]);
+  return ok;
+}
+
+const Shape kShapes[] = {
+    // n, h, w, cg, groups, kg, r, s, sh, sw, dh, dw, padding, explicit pads
+    {2, 7, 9, 5, 1, 7, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {1, 8, 8, 19, 1, 13, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // channel tails
+    {2, 9, 10, 4, 1, 6, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
+    {1, 11, 7, 3, 2, 5, 3, 2, 3, 2, 1, 1, PaddingKind::kValid, {}},
+    {2, 10, 13, 3, 1, 4, 3, 3, 1, 2, 2, 3, PaddingKind::kSame, {}},
+    {1, 6, 14, 8, 3, 4, 2, 3, 2, 1, 2, 1, PaddingKind::kExplicit, {2, 0, 1, 3}},
+    {3, 5, 5, 17, 1, 33, 1, 1, 1, 1, 1, 1, PaddingKind::kValid, {}},  // 1x1: a plain GEMM
+    {1, 4, 23, 2, 1, 3, 5, 5, 2, 3, 1, 1, PaddingKind::kExplicit, {4, 4, 4, 4}},
+    {1, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+};
+
+template <typename Acc>
+void CheckTable(const char* dtype, KernelTable<Acc> table, std::mt19937& rng) {
+  for (int i = 0; i < table.size; ++i) {
+    const auto& entry = table.entries[i];
+    const char* tier = tf_custom_op::IsaTierName(entry.tier);
+    if (!tf_custom_op::CpuSupportsTier(entry.tier)) {
+      std::printf("SKIP %-22s %-8s (this CPU lacks %s)\n", entry.kernel->name, dtype, tier);
+      continue;
+    }
+    const bool micro_ok = CheckMicroKernel(*entry.kernel, rng);
+    Report(micro_ok, std::string(entry.kernel->name) + " micro-kernel");
+    int shape_index = 0;
+    bool engine_ok = true;
+    for (const Shape& shape : kShapes) {
+      const bool ok = CheckEngine(*entry.kernel, shape, rng);
+      Report(ok, std::string(entry.kernel->name) + " engine shape " + std::to_string(shape_index));
+      engine_ok = engine_ok && ok;
+      ++shape_index;
+    }
+    std::printf("%s %-22s %-8s tier %s: micro-kernel and %d engine shapes\n",
+                micro_ok && engine_ok ? "RAN " : "FAIL", entry.kernel->name, dtype, tier,
+                shape_index);
+  }
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(20261205);
+  std::printf("usable tier here: %s\n", tf_custom_op::IsaTierName(tf_custom_op::MaxUsableTier()));
+  CheckTable("float32", tf_custom_op::FloatKernels(), rng);
+  CheckTable("float64", tf_custom_op::DoubleKernels(), rng);
+  CheckTable("int32", tf_custom_op::Int32Kernels(), rng);
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}
