@@ -121,7 +121,9 @@ def conv2d_backprop_input_ref(input_sizes, w, dy, strides, padding,
     pb = _problem(input_sizes, w, dy, strides, padding, data_format, dilations)
     w, dy, G, Cg, K = pb["w"], pb["dy"], pb["G"], pb["Cg"], pb["K"]
     dx = np.zeros((pb["N"], pb["H"], pb["W"], pb["C"]), dtype=pb["acc"])
-    if G and K:
+    # Empty operands contribute nothing (and a filter may be huge along an
+    # axis while empty along another: do not walk its taps).
+    if G and K and w.size and dy.size:
         Kg = K // G
         for r, s, vp, vq, rows, cols in _taps(pb):
             dy_rs = dy[:, vp][:, :, vq]  # [N, P', Q', K]
@@ -155,7 +157,7 @@ def conv2d_backprop_input_grads_ref(input_sizes, w, dy, upstream, strides, paddi
         up = up.transpose(0, 2, 3, 1)
     dw = np.zeros(w.shape, dtype=pb["acc"])
     ddy = np.zeros(dy.shape, dtype=pb["acc"])
-    if G and K:
+    if G and K and w.size and dy.size and up.size:
         Kg = K // G
         p_idx, q_idx = np.arange(pb["P"]), np.arange(pb["Q"])
         for r, s, vp, vq, rows, cols in _taps(pb):
