@@ -18,10 +18,11 @@ from tf_custom_op._loader import OP_NAME
 
 
 def prefers_tf_kernels(op):
-    """True where TF's own kernels handle every configuration: on a GPU, and in
-    a graph that XLA compiles."""
+    """True where TF's own kernels handle every configuration: on a GPU (cuDNN;
+    not for int32, which TF's GPU convolutions do not support), and in a graph
+    that XLA compiles."""
     if "GPU" in (getattr(op, "device", "") or "").upper():
-        return True
+        return op.inputs[1].dtype != tf.int32
     if _context.executing_eagerly():
         return False
     # Eager tapes inside tf.function hand us a mock op without a graph.
