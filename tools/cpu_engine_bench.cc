@@ -15,11 +15,11 @@
 
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/cpu/gather_engine.h"
+#include "cc/kernels/cpu/nhwc_row_io.h"
 
 using tf_custom_op::ConvProblem;
 using tf_custom_op::GatherEngine;
 using tf_custom_op::MicroKernel;
-using tf_custom_op::RowIO;
 
 namespace {
 
@@ -29,24 +29,6 @@ double ThreadSeconds() {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-class InPlaceIO final : public RowIO<float> {
- public:
-  InPlaceIO(const ConvProblem& p, const float* dy, float* dx)
-      : p_(p), dy_(dy), dx_(dx) {}
-  bool DyRowsInPlace() const override { return true; }
-  const float* DyRow(int64_t n, int64_t row, float*) const override {
-    return dy_ + (n * p_.out_rows + row) * p_.out_cols * p_.out_depth;
-  }
-  float* DxRowInPlace(int64_t n, int64_t h) const override {
-    return dx_ + (n * p_.in_rows + h) * p_.in_cols * p_.in_depth;
-  }
-  void StoreDxRow(int64_t, int64_t, const float*) const override {}
-
- private:
-  const ConvProblem& p_;
-  const float* dy_;
-  float* dx_;
-};
 
 }  // namespace
 
@@ -66,16 +48,7 @@ int main(int argc, char** argv) {
   p.stride_rows = p.stride_cols = std::atol(argv[8]);
   p.groups = 1;
   p.dilation_rows = p.dilation_cols = 1;
-  const auto rows = tf_custom_op::ResolveAxisWindow<int64_t>(
-      tf_custom_op::PaddingKind::kSame, p.in_rows, p.filter_rows, p.stride_rows, 1);
-  const auto cols = tf_custom_op::ResolveAxisWindow<int64_t>(
-      tf_custom_op::PaddingKind::kSame, p.in_cols, p.filter_cols, p.stride_cols, 1);
-  p.out_rows = rows.out;
-  p.out_cols = cols.out;
-  p.pad_top = rows.before;
-  p.pad_bottom = rows.after;
-  p.pad_left = cols.before;
-  p.pad_right = cols.after;
+  tf_custom_op::ResolveProblemWindows(&p, tf_custom_op::PaddingKind::kSame);
   const bool portable = argc > 9 && std::strcmp(argv[9], "portable") == 0;
   const MicroKernel<float>& kernel =
       portable ? tf_custom_op::kPortableFloatKernel : tf_custom_op::SelectFloatKernel();
@@ -90,7 +63,7 @@ int main(int argc, char** argv) {
     const double start = ThreadSeconds();
     GatherEngine<float> engine(p, kernel);  // packing is part of every call
     engine.PackFilter(w.data());
-    InPlaceIO io(p, dy.data(), dx.data());
+    tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
     engine.ComputeRows(io, 0, engine.NumRowUnits());
     best = std::min(best, ThreadSeconds() - start);
   }

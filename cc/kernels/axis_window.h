@@ -10,6 +10,10 @@
 #ifndef TF_CUSTOM_OP_CC_KERNELS_AXIS_WINDOW_H_
 #define TF_CUSTOM_OP_CC_KERNELS_AXIS_WINDOW_H_
 
+#include <cstdint>
+
+#include "cc/kernels/conv_params.h"
+
 namespace tf_custom_op {
 
 enum class PaddingKind { kSame, kValid, kExplicit };
@@ -48,6 +52,28 @@ AxisWindow<Int> ResolveAxisWindow(PaddingKind padding, Int in, Int filter,
     }
   }
   return w;
+}
+
+// Fills out_rows/out_cols and the four paddings of `p` from its input, filter,
+// stride and dilation fields (tools and tests that build problems by hand;
+// the op validates through conv_geometry.cc). `explicit_pads` is top, bottom,
+// left, right, read only for kExplicit. Returns false when an output size is
+// negative.
+inline bool ResolveProblemWindows(ConvProblem* p, PaddingKind padding,
+                                  const int64_t explicit_pads[4] = nullptr) {
+  const int64_t none[4] = {0, 0, 0, 0};
+  const int64_t* pads = explicit_pads ? explicit_pads : none;
+  const auto rows = ResolveAxisWindow<int64_t>(padding, p->in_rows, p->filter_rows,
+                                               p->stride_rows, p->dilation_rows, pads[0], pads[1]);
+  const auto cols = ResolveAxisWindow<int64_t>(padding, p->in_cols, p->filter_cols,
+                                               p->stride_cols, p->dilation_cols, pads[2], pads[3]);
+  p->out_rows = rows.out;
+  p->out_cols = cols.out;
+  p->pad_top = rows.before;
+  p->pad_bottom = rows.after;
+  p->pad_left = cols.before;
+  p->pad_right = cols.after;
+  return rows.out >= 0 && cols.out >= 0;
 }
 
 }  // namespace tf_custom_op

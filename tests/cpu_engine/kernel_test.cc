@@ -25,7 +25,7 @@
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
-#include "cc/kernels/cpu/row_io.h"
+#include "cc/kernels/cpu/nhwc_row_io.h"
 
 namespace {
 
@@ -35,7 +35,6 @@ using tf_custom_op::IsaTier;
 using tf_custom_op::KernelTable;
 using tf_custom_op::MicroKernel;
 using tf_custom_op::PaddingKind;
-using tf_custom_op::RowIO;
 
 int g_passed = 0;
 int g_failed = 0;
@@ -114,32 +113,14 @@ bool CheckMicroKernel(const MicroKernel<Acc>& kernel, std::mt19937& rng) {
   return ok;
 }
 
-// 2. The engine with that kernel, dy and dx used in place.
-template <typename Acc>
-class InPlaceIO final : public RowIO<Acc> {
- public:
-  InPlaceIO(const ConvProblem& p, const Acc* dy, Acc* dx) : p_(p), dy_(dy), dx_(dx) {}
-  bool DyRowsInPlace() const override { return true; }
-  const Acc* DyRow(int64_t n, int64_t row, Acc*) const override {
-    return dy_ + (n * p_.out_rows + row) * p_.out_cols * p_.out_depth;
-  }
-  Acc* DxRowInPlace(int64_t n, int64_t h) const override {
-    return dx_ + (n * p_.in_rows + h) * p_.in_cols * p_.in_depth;
-  }
-  void StoreDxRow(int64_t, int64_t, const Acc*) const override {}
-
- private:
-  const ConvProblem& p_;
-  const Acc* dy_;
-  Acc* dx_;
-};
-
 struct Shape {
   int64_t n, h, w, cg, groups, kg, r, s, sh, sw, dh, dw;
   PaddingKind padding;
   int64_t pad[4];  // explicit top, bottom, left, right
 };
 
+// 2. The engine with that kernel (dy and dx used in place) against a direct
+// loop over the convolution.
 template <typename Acc>
 bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& rng) {
   ConvProblem p{};
@@ -157,17 +138,10 @@ bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& r
   p.stride_cols = s.sw;
   p.dilation_rows = s.dh;
   p.dilation_cols = s.dw;
-  const auto rows = tf_custom_op::ResolveAxisWindow<int64_t>(s.padding, s.h, s.r, s.sh, s.dh,
-                                                             s.pad[0], s.pad[1]);
-  const auto cols = tf_custom_op::ResolveAxisWindow<int64_t>(s.padding, s.w, s.s, s.sw, s.dw,
-                                                             s.pad[2], s.pad[3]);
-  if (rows.out <= 0 || cols.out <= 0) return true;  // nothing to compute
-  p.out_rows = rows.out;
-  p.out_cols = cols.out;
-  p.pad_top = rows.before;
-  p.pad_bottom = rows.after;
-  p.pad_left = cols.before;
-  p.pad_right = cols.after;
+  if (!tf_custom_op::ResolveProblemWindows(&p, s.padding, s.pad) || p.out_rows == 0 ||
+      p.out_cols == 0) {
+    return true;  // nothing to compute
+  }
 
   std::vector<Acc> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
   std::vector<Acc> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
@@ -177,7 +151,7 @@ bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& r
 
   GatherEngine<Acc> engine(p, kernel);
   engine.PackFilter(w.data());
-  InPlaceIO<Acc> io(p, dy.data(), dx.data());
+  tf_custom_op::InPlaceNhwcIO<Acc> io(p, dy.data(), dx.data());
   engine.ComputeRows(io, 0, engine.NumRowUnits());
 
   std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);

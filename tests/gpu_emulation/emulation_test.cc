@@ -40,16 +40,6 @@ struct Case {
   bool random_floats = false;  // non-integer data (float/double only)
 };
 
-// docs/CONTRACT.md section 2, through the op's own statement of it.
-bool OutSize(int64_t in, int64_t k, int64_t s, int64_t d, Pad pad, int64_t eb,
-             int64_t ea, int64_t* out, int64_t* before, int64_t* after) {
-  const auto window = tf_custom_op::ResolveAxisWindow<int64_t>(pad, in, k, s, d, eb, ea);
-  *out = window.out;
-  *before = window.before;
-  *after = window.after;
-  return *out >= 0;
-}
-
 bool MakeParams(const Case& t, ConvProblem* p) {
   p->batch = t.n;
   p->in_rows = t.h;
@@ -65,10 +55,8 @@ bool MakeParams(const Case& t, ConvProblem* p) {
   p->stride_cols = t.sw;
   p->dilation_rows = t.dh;
   p->dilation_cols = t.dw;
-  return OutSize(t.h, t.r, t.sh, t.dh, t.pad, t.pt, t.pb, &p->out_rows,
-                 &p->pad_top, &p->pad_bottom) &&
-         OutSize(t.w, t.s, t.sw, t.dw, t.pad, t.pl, t.pr, &p->out_cols,
-                 &p->pad_left, &p->pad_right);
+  const int64_t pads[4] = {t.pt, t.pb, t.pl, t.pr};
+  return tf_custom_op::ResolveProblemWindows(p, t.pad, pads);
 }
 
 // Reference in double (exact for the integer data) or int64 (int32, wrapped

@@ -1,0 +1,36 @@
+// A RowIO over NHWC tensors of the accumulation type, read and written in
+// place (no conversion, no staging). For the engine's own programs (tester,
+// benchmark); the TF kernel's RowIO (cpu_kernel.cc) also converts dtypes and
+// layouts.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_NHWC_ROW_IO_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CPU_NHWC_ROW_IO_H_
+
+#include <cstdint>
+
+#include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/row_io.h"
+
+namespace tf_custom_op {
+
+template <typename Acc>
+class InPlaceNhwcIO final : public RowIO<Acc> {
+ public:
+  InPlaceNhwcIO(const ConvProblem& p, const Acc* dy, Acc* dx) : p_(p), dy_(dy), dx_(dx) {}
+  bool DyRowsInPlace() const override { return true; }
+  const Acc* DyRow(int64_t n, int64_t row, Acc*) const override {
+    return dy_ + (n * p_.out_rows + row) * p_.out_cols * p_.out_depth;
+  }
+  Acc* DxRowInPlace(int64_t n, int64_t h) const override {
+    return dx_ + (n * p_.in_rows + h) * p_.in_cols * p_.in_depth;
+  }
+  void StoreDxRow(int64_t, int64_t, const Acc*) const override {}
+
+ private:
+  const ConvProblem& p_;
+  const Acc* dy_;
+  Acc* dx_;
+};
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_NHWC_ROW_IO_H_
