@@ -104,8 +104,9 @@ def _filter_grad_on_cpu(x, filter_shape, dy, attrs):
     x, dy = _widen(x), _widen(dy)
     plain = (attrs.spatial_dilations == (1, 1) and _groups(x, filter_shape, attrs) == 1
              and x.dtype in (tf.float32, tf.float64))
-    explicit = attrs.padding == "EXPLICIT"
-    if attrs.nchw and _onednn_float32(x.dtype) and not explicit:
+    if _onednn_float32(x.dtype) and attrs.padding != "EXPLICIT":
+        # oneDNN's float32 kernel runs both layouts, dilation and groups
+        # (not explicit padding): faster than the swapped-roles convolution.
         return tf.cast(_builtins.conv2d_backprop_filter(x, filter_shape, dy, **attrs.kwargs()),
                        dtype)
     if attrs.nchw:
