@@ -1,13 +1,12 @@
 """Runs conv2d_backprop_input cases in a child process and records each outcome.
 
 Used by test_hostile_inputs.py (and runnable by hand for a survey of TF's own
-op): malformed inputs may crash an op, so they never run inside pytest. The
-child appends one JSON line per (case, mode) to a results file, writing a
-"start" line first and flushing, so that the parent knows which call killed
-the process (crash), or ran too long (hang), and can restart after it.
+op): malformed inputs may crash an op, so they never run inside pytest. It is
+a child of support.processes.run_isolated, the tests' one runner for calls
+that may crash or hang their process (start/done lines in a results file).
 
-    python tests/_hostile_runner.py CASES.json RESULTS.jsonl ARRAYS_DIR \
-        --impl ours|builtin [--skip N]
+    python tests/_hostile_runner.py --impl ours|builtin CASES.json ARRAYS_DIR \
+        RESULTS.jsonl [--skip N]
 
 Each case is a dict (see test_hostile_inputs.py): tensor specs for
 input_sizes / filter / out_backprop, the op's attributes, optional
@@ -202,48 +201,47 @@ def describe(result, path):
 
 
 def main(argv=None):
+    """Child entry (support.processes.run_isolated): one logged call per
+    (case, mode)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("cases")
-    parser.add_argument("results")
-    parser.add_argument("arrays")
     parser.add_argument("--impl", choices=["ours", "builtin"], default="ours")
+    parser.add_argument("cases")
+    parser.add_argument("arrays")
+    parser.add_argument("results")
     parser.add_argument("--skip", type=int, default=0,
                         help="number of (case, mode) calls already done")
     args = parser.parse_args(argv)
     with open(args.cases) as f:
         cases = json.load(f)
     import tensorflow as tf
+    from support.processes import record_calls  # pylint: disable=import-outside-toplevel
     if args.impl == "ours":
         import tf_custom_op
         tf_custom_op.op_module()
     calls = [(case, mode) for case in cases for mode in case["modes"]]
-    with open(args.results, "a") as out:
-        def emit(record):
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-        for index, (case, mode) in enumerate(calls):
-            if index < args.skip:
-                continue
-            key = {"index": index, "case": case["name"], "mode": mode}
-            emit(dict(key, event="start"))
-            try:
-                result = run_one(case, mode, args.impl)
-                path = os.path.join(args.arrays, f"{args.impl}.{index}.npy")
-                record = describe(np.asarray(result), path)
-            except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as err:
-                record = {"status": "error", "type": type(err).__name__,
-                          "message": str(err).splitlines()[0][:500] if str(err) else ""}
-            except Exception as err:  # noqa: BLE001  (recorded, judged by the test)
-                record = {"status": "error", "type": type(err).__name__,
-                          "message": traceback.format_exc()[-500:]}
-            record["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            emit(dict(key, event="done", **record))
+
+    def run_call(index):
+        case, mode = calls[index]
+        key = {"case": case["name"], "mode": mode}
+        try:
+            result = run_one(case, mode, args.impl)
+            path = os.path.join(args.arrays, f"{args.impl}.{index}.npy")
+            record = describe(np.asarray(result), path)
+        except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as err:
+            record = {"status": "error", "type": type(err).__name__,
+                      "message": str(err).splitlines()[0][:500] if str(err) else ""}
+        except Exception as err:  # noqa: BLE001  (recorded, judged by the test)
+            record = {"status": "error", "type": type(err).__name__,
+                      "message": traceback.format_exc()[-500:]}
+        record["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return dict(key, **record)
+
+    record_calls(args.results, args.skip, len(calls), run_call)
     return 0
 
 
-
 # ---------------------------------------------------------------------------
-# Parent side: drives the child, restarting it after a crash or a hang.
+# Parent side.
 
 RUNNER = os.path.abspath(__file__)
 
@@ -252,14 +250,9 @@ def _sanitized():
     return "asan" in os.environ.get("LD_PRELOAD", "")
 
 
-def _limit_memory(limit_bytes):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-    return apply
-
-
 def drive(cases, impl, workdir, call_timeout=120.0, memory_limit=12 << 30, env=None):
-    """Runs every (case, mode) of `cases` with `impl` in child processes.
+    """Runs every (case, mode) of `cases` with `impl` in child processes
+    (support.processes.run_isolated: restarted after a crash or a hang).
 
     Returns {(case name, mode): record}; a record's "status" is "ok", "error",
     "crash" (the child died: signal or exit code and its stderr tail) or "hang"
@@ -268,80 +261,21 @@ def drive(cases, impl, workdir, call_timeout=120.0, memory_limit=12 << 30, env=N
     needs terabytes of address space) so that a runaway allocation fails
     instead of exhausting the shared machine.
     """
-    import subprocess
-    import time
+    from support.processes import run_isolated  # pylint: disable=import-outside-toplevel
     os.makedirs(workdir, exist_ok=True)
     cases_path = os.path.join(workdir, f"{impl}.cases.json")
-    results_path = os.path.join(workdir, f"{impl}.results.jsonl")
     arrays_dir = os.path.join(workdir, "arrays")
     os.makedirs(arrays_dir, exist_ok=True)
     with open(cases_path, "w") as f:
         json.dump(cases, f)
-    open(results_path, "w").close()
     calls = [(case["name"], mode) for case in cases for mode in case["modes"]]
-    outcomes = {}
-    skip = 0
-    attempt = 0
-    limit = None if (_sanitized() or not memory_limit) else _limit_memory(memory_limit)
-    from support.processes import ROOT as root, child_env as make_env  # pylint: disable=import-outside-toplevel
-    child_env = make_env(base=env, TF_CPP_MIN_LOG_LEVEL="3")
-    offset = 0
-    while skip < len(calls):
-        attempt += 1
-        stderr_path = os.path.join(workdir, f"{impl}.stderr.{attempt}")
-        with open(stderr_path, "w") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, RUNNER, cases_path, results_path, arrays_dir,
-                 "--impl", impl, "--skip", str(skip)],
-                stdout=subprocess.DEVNULL, stderr=stderr, env=child_env,
-                preexec_fn=limit, cwd=root)
-            pending = None  # (index, started at)
-            launched = time.monotonic()
-            hung = False
-            while True:
-                finished = proc.poll() is not None
-                with open(results_path) as f:
-                    f.seek(offset)
-                    chunk = f.read()
-                complete = chunk[:chunk.rfind("\n") + 1] if "\n" in chunk else ""
-                offset += len(complete.encode())
-                for line in complete.splitlines():
-                    record = json.loads(line)
-                    if record["event"] == "start":
-                        pending = (record["index"], time.monotonic())
-                    else:
-                        outcomes[calls[record["index"]]] = record
-                        skip = record["index"] + 1
-                        pending = None
-                if finished:
-                    break
-                now = time.monotonic()
-                if (pending and now - pending[1] > call_timeout) or (
-                        not pending and now - launched > call_timeout + 300):
-                    proc.kill()
-                    proc.wait()
-                    hung = True
-                    break
-                time.sleep(0.05)
-        if skip >= len(calls):
-            break
-        with open(stderr_path, errors="replace") as f:
-            tail = f.read()[-3000:]
-        if pending is None:
-            # Died (or hung) outside any call: importing TF or loading the library.
-            for key in calls[skip:]:
-                outcomes[key] = {"status": "crash", "returncode": proc.returncode,
-                                 "stderr": tail, "outside_call": True}
-            break
-        index = pending[0]
-        if hung:
-            outcomes[calls[index]] = {"status": "hang", "seconds": call_timeout,
-                                      "stderr": tail}
-        else:
-            outcomes[calls[index]] = {"status": "crash", "returncode": proc.returncode,
-                                      "stderr": tail}
-        skip = index + 1
-    return outcomes
+    env = dict(os.environ if env is None else env)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    records = run_isolated([RUNNER, "--impl", impl, cases_path, arrays_dir], len(calls),
+                           workdir, call_timeout=call_timeout,
+                           memory_limit=None if _sanitized() else memory_limit, env=env,
+                           label=impl)
+    return dict(zip(calls, records))
 
 
 if __name__ == "__main__":

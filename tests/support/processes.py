@@ -53,30 +53,129 @@ def free_ports(n):
             s.close()
 
 
-def run_cases_in_subprocess(names):
-    """Runs error_cases.DANGEROUS[names] through our op in fresh interpreters.
+# --- calls that may crash or hang their process --------------------------
+#
+# One protocol for both sides. The parent starts
+#   python CHILD_ARGV... RESULTS.jsonl --skip N
+# and the child runs calls N, N+1, ... in order, appending to RESULTS.jsonl a
+# {"index": i, "event": "start"} line before call i and {"index": i, "event":
+# "done", ...outcome} after it, flushed, so the parent knows which call killed
+# the process (crash) or ran too long (hang), records it, and restarts the
+# child after it.
 
-    A crash ends its interpreter (recorded for the case that was running);
-    the remaining cases go on in a new one. Returns name -> outcome dict.
+
+def record_calls(results_path, skip, count, run_call):
+    """Child side: runs run_call(i) for i in [skip, count), logging each.
+    run_call returns the outcome, a JSON-serialisable dict."""
+    with open(results_path, "a") as out:
+        def emit(record):
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+        for index in range(skip, count):
+            emit({"index": index, "event": "start"})
+            emit(dict(run_call(index), index=index, event="done"))
+
+
+def child_call_arguments(argv):
+    """Child side: (results_path, skip) from the arguments the parent appends."""
+    return argv[-3], int(argv[-1])
+
+
+def _limit_memory(limit_bytes):
+    def apply():
+        import resource  # pylint: disable=import-outside-toplevel
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+def run_isolated(child_argv, count, workdir, call_timeout=120.0, memory_limit=None, env=None,
+                 label="calls"):
+    """Parent side: runs calls 0..count-1 in child processes (see above).
+
+    Returns a list of `count` records: the child's outcome (plus "index" and
+    "event"), or {"status": "crash", "returncode", "stderr"} for the call that
+    killed its process, {"status": "hang", "seconds", "stderr"} for one killed
+    after `call_timeout` seconds; when a child dies outside any call (importing
+    TF, loading the library) every remaining call gets a crash record with
+    "outside_call". `memory_limit` caps the child's address space (bytes).
     """
-    results = {}
-    todo = list(names)
-    while todo:
-        proc = run_python("from support import error_cases; error_cases.main(%r)" % (todo,),
-                          timeout=600)
-        started = None
-        for line in proc.stdout.splitlines():
-            if line.startswith("START "):
-                started = line[6:]
-            elif line.startswith("RESULT "):
-                record = json.loads(line[7:])
-                results[record.pop("name")] = record
-                started = None
-        if proc.returncode != 0:
-            crashed = started if started is not None else todo[0]
-            results[crashed] = {"crash": proc.returncode, "stderr": proc.stderr[-2000:]}
-        todo = [n for n in todo if n not in results]
-    return results
+    import time  # pylint: disable=import-outside-toplevel
+    os.makedirs(workdir, exist_ok=True)
+    results_path = os.path.join(workdir, f"{label}.results.jsonl")
+    open(results_path, "w").close()
+    outcomes = [None] * count
+    skip = 0
+    attempt = 0
+    offset = 0
+    limit = _limit_memory(memory_limit) if memory_limit else None
+    while skip < count:
+        attempt += 1
+        stderr_path = os.path.join(workdir, f"{label}.stderr.{attempt}")
+        with open(stderr_path, "w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable] + list(child_argv) + [results_path, "--skip", str(skip)],
+                stdout=subprocess.DEVNULL, stderr=stderr, env=child_env(base=env),
+                preexec_fn=limit, cwd=ROOT)
+            pending = None  # (index, started at)
+            launched = time.monotonic()
+            hung = False
+            while True:
+                finished = proc.poll() is not None
+                with open(results_path) as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                complete = chunk[:chunk.rfind("\n") + 1] if "\n" in chunk else ""
+                offset += len(complete.encode())
+                for line in complete.splitlines():
+                    record = json.loads(line)
+                    if record["event"] == "start":
+                        pending = (record["index"], time.monotonic())
+                    else:
+                        outcomes[record["index"]] = record
+                        skip = record["index"] + 1
+                        pending = None
+                if finished:
+                    break
+                now = time.monotonic()
+                if (pending and now - pending[1] > call_timeout) or (
+                        not pending and now - launched > call_timeout + 300):
+                    proc.kill()
+                    proc.wait()
+                    hung = True
+                    break
+                time.sleep(0.05)
+        if skip >= count:
+            break
+        with open(stderr_path, errors="replace") as f:
+            tail = f.read()[-3000:]
+        if pending is None:
+            for index in range(skip, count):
+                outcomes[index] = {"status": "crash", "returncode": proc.returncode,
+                                   "stderr": tail, "outside_call": True}
+            break
+        index = pending[0]
+        if hung:
+            outcomes[index] = {"status": "hang", "seconds": call_timeout, "stderr": tail}
+        else:
+            outcomes[index] = {"status": "crash", "returncode": proc.returncode, "stderr": tail}
+        skip = index + 1
+    return outcomes
+
+
+def run_cases_in_subprocess(names, workdir=None):
+    """Runs error_cases.DANGEROUS[names] through our op in child processes
+    (run_isolated). Returns name -> outcome record."""
+    import tempfile  # pylint: disable=import-outside-toplevel
+    names = list(names)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = workdir or tmp
+        names_path = os.path.join(workdir, "names.json")
+        with open(names_path, "w") as f:
+            json.dump(names, f)
+        records = run_isolated(["-c", "from support import error_cases; error_cases.main()",
+                                names_path], len(names), workdir, call_timeout=300,
+                               label="dangerous")
+    return dict(zip(names, records))
 
 
 def run_workers(argv, count=2, timeout=300, cwd=ROOT):
