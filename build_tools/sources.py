@@ -32,6 +32,8 @@ PLAIN_SOURCES = [
 # run time from CPUID, so the library still runs on any x86-64.
 X86_SOURCES = {
     "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
+    "cc/kernels/cpu/micro_kernel_avx512.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
+                                              "-mavx512dq", "-mfma"],
     "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
 }
 

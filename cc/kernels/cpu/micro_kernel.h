@@ -63,6 +63,9 @@ extern const MicroKernel<int32_t> kPortableInt32Kernel;
 // AVX2 + FMA kernels (micro_kernel_avx2.cc, compiled with -mavx2 -mfma).
 extern const MicroKernel<float> kAvx2FloatKernel;
 extern const MicroKernel<double> kAvx2DoubleKernel;
+// AVX-512F kernels (micro_kernel_avx512.cc, compiled with the AVX-512 flags).
+extern const MicroKernel<float> kAvx512FloatKernel;
+extern const MicroKernel<double> kAvx512DoubleKernel;
 #endif
 
 }  // namespace tf_custom_op

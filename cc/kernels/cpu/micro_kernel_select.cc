@@ -19,6 +19,7 @@ namespace {
 
 const KernelEntry<float> kFloatTable[] = {
 #if TFCO_X86
+    {IsaTier::kAvx512, &kAvx512FloatKernel},  // micro_kernel_avx512.cc, 6x32
     {IsaTier::kAvx2, &kAvx2FloatKernel},  // micro_kernel_avx2.cc, 6x16
 #endif
     {IsaTier::kPortable, &kPortableFloatKernel},  // micro_kernel_portable.cc
@@ -26,6 +27,7 @@ const KernelEntry<float> kFloatTable[] = {
 
 const KernelEntry<double> kDoubleTable[] = {
 #if TFCO_X86
+    {IsaTier::kAvx512, &kAvx512DoubleKernel},  // micro_kernel_avx512.cc, 6x16
     {IsaTier::kAvx2, &kAvx2DoubleKernel},  // micro_kernel_avx2.cc, 6x8
 #endif
     {IsaTier::kPortable, &kPortableDoubleKernel},  // micro_kernel_portable.cc

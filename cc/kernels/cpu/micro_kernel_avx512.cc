@@ -1,0 +1,47 @@
+// AVX-512 micro-kernels (float and double): the shared x86 tile (x86_tile.h)
+// with 512-bit vectors, 6 pixels x 32 floats or 16 doubles. This translation
+// unit alone is compiled with the AVX-512 flags (build_tools/sources.py); its
+// kernels are only selected after CPUID reported the avx512 tier
+// (isa_tier.cc), so the library still loads and runs on any x86-64.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/x86_tile.h"
+
+namespace tf_custom_op {
+namespace {
+
+// Vector traits of AVX-512 (512-bit) for the shared tile.
+struct F32x16 {
+  using T = float;
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V Zero() { return _mm512_setzero_ps(); }
+  static V Load(const T* p) { return _mm512_loadu_ps(p); }
+  static V Broadcast(const T* p) { return _mm512_set1_ps(*p); }
+  static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static void Store(T* p, V v) { _mm512_storeu_ps(p, v); }
+};
+struct F64x8 {
+  using T = double;
+  using V = __m512d;
+  static constexpr int kLanes = 8;
+  static V Zero() { return _mm512_setzero_pd(); }
+  static V Load(const T* p) { return _mm512_loadu_pd(p); }
+  static V Broadcast(const T* p) { return _mm512_set1_pd(*p); }
+  static V Fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static void Store(T* p, V v) { _mm512_storeu_pd(p, v); }
+};
+
+}  // namespace
+
+const MicroKernel<float> kAvx512FloatKernel = {
+    kMR, kVectors * F32x16::kLanes, &Kernel<F32x16>, "avx512-f32-6x32"};
+const MicroKernel<double> kAvx512DoubleKernel = {
+    kMR, kVectors * F64x8::kLanes, &Kernel<F64x8>, "avx512-f64-6x16"};
+
+}  // namespace tf_custom_op
+#endif  // x86-64
