@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from support import processes
 from support.processes import child_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,9 +20,8 @@ TIMEOUT = 180
 
 
 def run_python(code, cwd, env_extra=None):
-    env = child_env(**(env_extra or {}))
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    """`code` in a fresh interpreter; the JSON it prints last."""
+    proc = processes.run_python(code, env=env_extra, timeout=TIMEOUT, cwd=cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -102,8 +102,6 @@ def _conv2d_on_cpu(x, w, attrs):
 def _filter_grad_on_cpu(x, filter_shape, dy, attrs):
     dtype = x.dtype
     x, dy = _widen(x), _widen(dy)
-    plain = (attrs.spatial_dilations == (1, 1) and _groups(x, filter_shape, attrs) == 1
-             and x.dtype in (tf.float32, tf.float64))
     if _onednn_float32(x.dtype) and attrs.padding != "EXPLICIT":
         # oneDNN's float32 kernel runs both layouts, dilation and groups
         # (not explicit padding): faster than the swapped-roles convolution.
@@ -111,6 +109,9 @@ def _filter_grad_on_cpu(x, filter_shape, dy, attrs):
                        dtype)
     if attrs.nchw:
         x, dy, attrs = _to_nhwc(x), _to_nhwc(dy), attrs.as_nhwc()
+    # TF's Eigen filter gradient: NHWC float types without dilation or groups.
+    plain = (attrs.spatial_dilations == (1, 1) and _groups(x, filter_shape, attrs) == 1
+             and x.dtype in (tf.float32, tf.float64))
     if plain:
         dw = _builtins.conv2d_backprop_filter(x, filter_shape, dy, **attrs.kwargs())
     else:

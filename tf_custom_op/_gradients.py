@@ -17,16 +17,21 @@ from tf_custom_op._conv_attrs import ConvAttrs
 from tf_custom_op._loader import OP_NAME
 
 
-def prefers_tf_kernels(op):
-    """True where TF's own kernels handle every configuration: on a GPU (cuDNN;
-    not for int32, which TF's GPU convolutions do not support), and in a graph
-    that XLA compiles."""
-    if "GPU" in (getattr(op, "device", "") or "").upper():
-        return op.inputs[1].dtype != tf.int32
+def in_xla(op):
+    """Whether the gradient of `op` is built for a graph that XLA compiles."""
     if _context.executing_eagerly():
         return False
     # Eager tapes inside tf.function hand us a mock op without a graph.
     return _routing.in_xla_context(None, getattr(op, "graph", None))
+
+
+def prefers_tf_kernels(op, xla):
+    """True where TF's own kernels handle every configuration: on a GPU (cuDNN;
+    not for int32, which TF's GPU convolutions do not support), and in a graph
+    that XLA compiles (`xla`, from in_xla)."""
+    if "GPU" in (getattr(op, "device", "") or "").upper():
+        return op.inputs[1].dtype != tf.int32
+    return xla
 
 
 def skipped_inputs(op):
@@ -37,7 +42,7 @@ def skipped_inputs(op):
 @tf.RegisterGradient(OP_NAME)
 def _conv2d_backprop_input_grad(op, grad):
     attrs = ConvAttrs.from_op(op)
-    native = prefers_tf_kernels(op)
+    native = prefers_tf_kernels(op, in_xla(op))
     skip = skipped_inputs(op)
     w, dy = op.inputs[1], op.inputs[2]
     filter_grad = out_backprop_grad = None
@@ -53,12 +58,10 @@ def conv2d_gradient(op, grad):
     custom op (TF's built-in under XLA), the filter gradient from `_adjoints`
     (TF's Conv2DBackpropFilter where its kernel runs the configuration)."""
     attrs = ConvAttrs.from_op(op)
-    native = prefers_tf_kernels(op)
+    xla = in_xla(op)
+    native = prefers_tf_kernels(op, xla)
     skip = skipped_inputs(op)
     x, w = op.inputs[0], op.inputs[1]
-    # Eager tapes inside tf.function hand us a mock op without a graph.
-    xla = False if _context.executing_eagerly() else _routing.in_xla_context(
-        None, getattr(op, "graph", None))
     input_grad = filter_grad = None
     if 0 not in skip:
         input_grad = _routing.backprop_input(tf.shape(x), w, grad, force_builtin=xla,

@@ -99,9 +99,6 @@ class EigenOracle:
         with OP/RAW bound to TF's ops."""
         return self._request(("case", table, name, in_function))
 
-    def onednn_enabled(self):
-        return self._request(("onednn",))
-
     def close(self):
         if self._proc is not None and self._proc.poll() is None:
             self._proc.stdin.close()
@@ -133,10 +130,7 @@ def serve():
         except EOFError:
             return
         kind = request[0]
-        if kind == "onednn":
-            from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel,no-name-in-module
-            _send(protocol_out, bool(_pywrap_util_port.IsMklEnabled()))
-        elif kind == "case":
+        if kind == "case":
             _, table, name, in_function = request
             namespace = error_cases.namespace(functions["v1"], functions["raw"])
             _send(protocol_out, error_cases.outcome(error_cases.TABLES[table][name], namespace,
