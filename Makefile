@@ -10,7 +10,7 @@ SOURCES := $(shell find cc -name '*.cc' -o -name '*.h' -o -name '*.cu.cc') build
 	build_tools/sources.py
 PYTEST_ARGS ?=
 
-.PHONY: all venv configure build run test bench clean cpu-engine-bench cpu-kernel-test gpu-emulation gpu-phase-planning bazel bazel-werror build-smoke werror sanitize sanitize-build
+.PHONY: all venv configure build run test bench clean cpu-engine-bench cpu-kernel-test cpu-kernel-emulation gpu-emulation gpu-phase-planning bazel bazel-werror build-smoke werror sanitize sanitize-build
 
 all: build
 
@@ -131,3 +131,8 @@ cpu-engine-bench:
 # against scalar loops; tiers the CPU lacks are listed as skipped (no TF).
 cpu-kernel-test:
 	$(PYTHON) build_tools/standalone_build.py cpu-kernel-test --werror --run
+
+# The same tester with the AVX-512 and AVX512_BF16 kernels compiled as plain
+# C++ (cc/kernels/cpu/x86_emulation.h): they run on any x86-64 CPU.
+cpu-kernel-emulation:
+	$(PYTHON) build_tools/standalone_build.py cpu-kernel-emulation --werror --run

@@ -5,6 +5,11 @@ files that include TF headers, -mavx2 -mfma only for the AVX2 micro-kernels
 (the library must run on any x86-64), nvcc for the CUDA kernel when
 configure.sh found nvcc. Writes _build_info.json next to the library with
 the TensorFlow version it was built against, checked at load time.
+
+--x86-emulation builds a test variant (CPU-only) whose AVX-512 tiers are
+emulated in plain C++ (build_tools/sources.py, X86_EMULATED_SOURCES), so that
+the tests can run those kernels through TensorFlow on any x86-64 CPU. It is
+never the package's library.
 """
 import concurrent.futures
 import json
@@ -21,7 +26,8 @@ CONFIG = os.path.join(ROOT, ".tf_config.mk")
 
 # What is compiled, and with which flags: build_tools/sources.py.
 from build_tools.sources import (CUDA_ARCHS, CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
-                                 PLAIN_SOURCES, TF_SOURCES, X86_SOURCES)
+                                 PLAIN_SOURCES, TF_SOURCES, X86_EMULATED_SOURCES,
+                                 X86_EMULATION_FLAGS, X86_SOURCES)
 
 
 def cuda_archs():
@@ -53,7 +59,7 @@ def _extra_cxxflags():
     return shlex.split(os.environ.get("TF_CUSTOM_OP_CXXFLAGS", ""))
 
 
-def build_library(target, build_dir=None, jobs=None):
+def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
     config = read_config()
     build_dir = os.path.abspath(build_dir or os.path.join(ROOT, "build", "op"))
     os.makedirs(build_dir, exist_ok=True)
@@ -67,7 +73,7 @@ def build_library(target, build_dir=None, jobs=None):
 
     nvcc = config.get("NVCC", "")
     use_cuda = (bool(nvcc) and os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") != "1"
-                and all(os.path.exists(os.path.join(ROOT, s)) for s in GPU_TF_SOURCES + CUDA_SOURCES))
+                and not x86_emulation and all(os.path.exists(os.path.join(ROOT, s)) for s in GPU_TF_SOURCES + CUDA_SOURCES))
     is_x86 = platform.machine() in ("x86_64", "AMD64")
 
     jobs_list = []
@@ -81,6 +87,12 @@ def build_library(target, build_dir=None, jobs=None):
     if use_cuda:
         for src in GPU_TF_SOURCES:
             jobs_list.append((src, [cxx] + base + tf_system + ["-DGOOGLE_CUDA=1"]))
+    if x86_emulation:
+        # The emulated sources: plain C++ with the emulation switched on, and
+        # none of their ISA flags (the compiler must not emit AVX-512 there).
+        jobs_list = [(src, [cxx] + base + tf_system + X86_EMULATION_FLAGS)
+                     if src in X86_EMULATED_SOURCES else (src, cmd)
+                     for src, cmd in jobs_list]
 
     objects = []
 
@@ -125,6 +137,7 @@ def build_library(target, build_dir=None, jobs=None):
         "cuda": use_cuda,
         "cuda_archs": cuda_archs() if use_cuda else [],
         "machine": platform.machine(),
+        "x86_emulation": x86_emulation,
     }
     info_path = os.path.join(os.path.dirname(os.path.abspath(target)), "_build_info.json")
     with open(info_path, "w") as f:
@@ -141,8 +154,10 @@ def main(argv=None):
                         default=os.path.join(ROOT, "tf_custom_op", "_conv2d_backprop_input_op.so"))
     parser.add_argument("--build-dir", default=None,
                         help="object directory (default: build/op; give each variant its own)")
+    parser.add_argument("--x86-emulation", action="store_true",
+                        help="test variant: the AVX-512 tiers emulated in plain C++ (CPU-only)")
     args = parser.parse_args(argv)
-    build_library(args.output, build_dir=args.build_dir)
+    build_library(args.output, build_dir=args.build_dir, x86_emulation=args.x86_emulation)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ PLAIN_SOURCES = [
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
     "cc/kernels/cpu/isa_tier.cc",
+    "cc/kernels/cpu/kernel_report.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",
 ]
@@ -34,8 +35,23 @@ X86_SOURCES = {
     "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
     "cc/kernels/cpu/micro_kernel_avx512.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
                                               "-mavx512dq", "-mfma"],
+    "cc/kernels/cpu/micro_kernel_avx512_bf16.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
+                                                   "-mavx512dq", "-mfma", "-mavx512bf16"],
     "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
 }
+
+# The kernel tester can also run the AVX-512 tiers on a CPU without them
+# (`make cpu-kernel-emulation`, tests/test_cpu_kernels.py): these sources are
+# then compiled with X86_EMULATION_FLAGS and without ISA flags. The kernels
+# (which include cc/kernels/cpu/x86_intrinsics.h) become plain C++ against
+# cc/kernels/cpu/x86_emulation.h, and isa_tier.cc reports their tiers as
+# present. The library never contains the emulation.
+X86_EMULATED_SOURCES = [
+    "cc/kernels/cpu/micro_kernel_avx512.cc",
+    "cc/kernels/cpu/micro_kernel_avx512_bf16.cc",
+    "cc/kernels/cpu/isa_tier.cc",
+]
+X86_EMULATION_FLAGS = ["-DTFCO_X86_EMULATION"]
 
 # The TF-side GPU registration (g++ with -DGOOGLE_CUDA=1) and the CUDA
 # translation unit (nvcc; no TF headers), built when nvcc is available.
@@ -91,7 +107,7 @@ PHASE_PLANNING_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 # Programs built on the CPU engine alone (no TF), with PLAIN_SOURCES and
 # X86_SOURCES: the single-thread benchmark (`make cpu-engine-bench`) and the
 # tier-by-tier kernel and engine tester (`make cpu-kernel-test`, run by the
-# tests).
+# tests; also built with X86_EMULATED_SOURCES emulated).
 ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"
 CPU_KERNEL_TEST_DRIVER = "tests/cpu_engine/kernel_test.cc"
 

@@ -9,6 +9,10 @@ in build_tools/sources.py:
                      (build/cpu_engine_bench)
   cpu-kernel-test    every CPU micro-kernel tier this CPU has, alone and in the
                      engine, against scalar loops (build/cpu_kernel_test)
+  cpu-kernel-emulation
+                     the same tester with the AVX-512 tiers' kernels compiled as
+                     plain C++ (cc/kernels/cpu/x86_emulation.h), so they run on
+                     any x86-64 (build/cpu_kernel_emulation_test)
 
     python3 build_tools/standalone_build.py gpu-emulation [--werror] [--run]
 
@@ -33,6 +37,7 @@ GPU_EMULATION_BINARY = os.path.join(ROOT, "build", "gpu_emulation", "emulation_t
 PHASE_PLANNING_BINARY = os.path.join(ROOT, "build", "gpu_phase_planning", "phase_planning_test")
 ENGINE_BENCH_BINARY = os.path.join(ROOT, "build", "cpu_engine_bench")
 CPU_KERNEL_TEST_BINARY = os.path.join(ROOT, "build", "cpu_kernel_test")
+CPU_KERNEL_EMULATION_BINARY = os.path.join(ROOT, "build", "cpu_kernel_emulation_test")
 
 
 def _cxx():
@@ -86,17 +91,25 @@ def build_phase_planning(werror=False):
                  [_cxx()] + flags + ["-I" + ROOT, sources.PHASE_PLANNING_DRIVER])
 
 
-def _build_on_engine(binary, driver, werror=False):
-    """`driver` linked with the CPU engine (plain and ISA-specific sources)."""
+def _build_on_engine(binary, driver, werror=False, emulate=False):
+    """`driver` linked with the CPU engine (plain and ISA-specific sources).
+
+    With `emulate`, X86_EMULATED_SOURCES are compiled as plain C++ against the
+    x86 emulation, and isa_tier.cc counts their tiers as present.
+    """
     x86 = platform.machine() in ("x86_64", "AMD64")
     units = [(src, []) for src in sources.PLAIN_SOURCES]
     if x86:
         units += list(sources.X86_SOURCES.items())
+    if emulate:
+        emulated = set(sources.X86_EMULATED_SOURCES)
+        units = [(src, sources.X86_EMULATION_FLAGS if src in emulated else flags)
+                 for src, flags in units]
     inputs = [src for src, _ in units] + [driver] + _headers_under("cc/kernels")
     if not _stale(binary, inputs):
         return binary
     warnings = ["-Wall", "-Wextra"] + (["-Werror"] if werror else [])
-    objects_dir = os.path.join(ROOT, "build", "cpu_engine_obj")
+    objects_dir = os.path.join(ROOT, "build", "cpu_emulation_obj" if emulate else "cpu_engine_obj")
     os.makedirs(objects_dir, exist_ok=True)
     objects = []
     for src, flags in units:
@@ -105,7 +118,8 @@ def _build_on_engine(binary, driver, werror=False):
         print(" ".join(cmd), flush=True)
         subprocess.check_call(cmd, cwd=ROOT)
         objects.append(obj)
-    return _link(binary, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings +
+    driver_flags = sources.X86_EMULATION_FLAGS if emulate else []
+    return _link(binary, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings + driver_flags +
                  [driver] + objects + ["-pthread"])
 
 
@@ -119,11 +133,20 @@ def build_cpu_kernel_test(werror=False):
     return _build_on_engine(CPU_KERNEL_TEST_BINARY, sources.CPU_KERNEL_TEST_DRIVER, werror)
 
 
+def build_cpu_kernel_emulation(werror=False):
+    """The same tester with the AVX-512 tiers emulated in plain C++."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        raise RuntimeError("the x86 emulation build is for x86-64 hosts")
+    return _build_on_engine(CPU_KERNEL_EMULATION_BINARY, sources.CPU_KERNEL_TEST_DRIVER, werror,
+                            emulate=True)
+
+
 TARGETS = {
     "gpu-emulation": lambda werror: build_gpu_emulation(werror=werror),
     "gpu-phase-planning": lambda werror: build_phase_planning(werror=werror),
     "cpu-engine-bench": lambda werror: build_engine_bench(),
     "cpu-kernel-test": lambda werror: build_cpu_kernel_test(werror=werror),
+    "cpu-kernel-emulation": lambda werror: build_cpu_kernel_emulation(werror=werror),
 }
 
 

@@ -5,8 +5,13 @@ same as `make cpu-kernel-test`), which checks every kernel of every table
 whose tier this CPU supports, alone and inside the engine, against scalar
 loops. One test per tier reports what ran; a tier the CPU lacks (or that has
 no kernel yet) is a skip whose reason says so (`pytest -rs`).
+
+The same tester is also built with the AVX-512 tiers' kernels compiled as
+plain C++ against cc/kernels/cpu/x86_emulation.h (`make cpu-kernel-emulation`),
+so those kernels run and are checked on every x86-64 machine, whatever its CPU.
 """
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -19,25 +24,53 @@ sys.path.insert(0, ROOT)
 from build_tools import standalone_build  # noqa: E402
 
 TIERS = ["portable", "avx2", "avx512", "avx512_bf16", "amx"]
+EMULATED_TIERS = ["avx512", "avx512_bf16"]
+# Tables that have kernels of the emulated tiers (the tester's dtype column).
+EMULATED_KERNELS = {"avx512": ["float32", "float64"], "avx512_bf16": ["bfloat16"]}
+
+
+def _run_tester(build):
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+        pytest.skip("no C++ compiler")
+    try:
+        binary = build(werror=True)
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        pytest.fail(f"tester build failed: {err}")
+    return subprocess.run([binary], cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def _assert_all_passed(proc):
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 0 and lines and lines[-1].endswith(" 0 failed"), (
+        proc.stdout[-4000:] + proc.stderr[-2000:])
+    assert re.match(r"\d+ passed, 0 failed", lines[-1]) and not lines[-1].startswith("0 passed")
 
 
 @pytest.fixture(scope="module")
 def tester_output():
-    if shutil.which(os.environ.get("CXX", "g++")) is None:
-        pytest.skip("no C++ compiler")
-    try:
-        binary = standalone_build.build_cpu_kernel_test(werror=True)
-    except (RuntimeError, subprocess.CalledProcessError) as err:
-        pytest.fail(f"tester build failed: {err}")
-    proc = subprocess.run([binary], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    return proc
+    return _run_tester(standalone_build.build_cpu_kernel_test)
+
+
+@pytest.fixture(scope="module")
+def emulation_output():
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the x86 emulation build is for x86-64 hosts")
+    return _run_tester(standalone_build.build_cpu_kernel_emulation)
 
 
 def test_every_available_kernel_passes(tester_output):
-    lines = tester_output.stdout.strip().splitlines()
-    assert tester_output.returncode == 0 and lines and lines[-1].endswith(" 0 failed"), (
-        tester_output.stdout[-4000:] + tester_output.stderr[-2000:])
-    assert re.match(r"\d+ passed, 0 failed", lines[-1]) and not lines[-1].startswith("0 passed")
+    _assert_all_passed(tester_output)
+
+
+def test_every_kernel_passes_with_avx512_emulated(emulation_output):
+    _assert_all_passed(emulation_output)
+
+
+@pytest.mark.parametrize("tier", EMULATED_TIERS)
+def test_emulated_tier_ran(emulation_output, tier):
+    ran = [l.split()[2] for l in emulation_output.stdout.splitlines()
+           if l.startswith("RAN") and f"tier {tier} (emulated):" in l]
+    assert sorted(ran) == sorted(EMULATED_KERNELS[tier]), emulation_output.stdout
 
 
 @pytest.mark.parametrize("tier", TIERS)

@@ -77,3 +77,16 @@ def op_module():
 def raw_op():
     """The generated op function (no Python-side argument handling)."""
     return op_module().tf_custom_op_conv2d_backprop_input
+
+
+def cpu_kernel_report():
+    """What the CPU kernel runs here, read from the loaded library: the
+    usable instruction-set tier (after TF_CUSTOM_OP_ISA) and, per dtype, the
+    micro-kernel, its tile (mr x nr), k_pack and the element type it reads.
+    {"tier": "avx2", "kernels": {"float32": {"kernel": ..., "mr": 6, ...}}}"""
+    import ctypes
+    op_module()  # loaded by TF first: the library needs TF's framework
+    library = ctypes.CDLL(library_path())
+    report = library.tf_custom_op_cpu_kernel_report
+    report.restype = ctypes.c_char_p
+    return json.loads(report().decode())

@@ -1,4 +1,7 @@
 // TensorFlow-free tester of the CPU micro-kernels and the engine, tier by tier.
+// Built twice: natively (`make cpu-kernel-test`), and with the AVX-512 tiers
+// emulated in plain C++ (`make cpu-kernel-emulation`; their lines then say
+// "emulated").
 //
 // For every kernel of every table (micro_kernel_select.cc) whose tier this CPU
 // supports, it checks
@@ -16,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,6 +33,7 @@
 
 namespace {
 
+using tf_custom_op::BFloat16Bits;
 using tf_custom_op::ConvProblem;
 using tf_custom_op::GatherEngine;
 using tf_custom_op::IsaTier;
@@ -44,13 +49,25 @@ void Report(bool ok, const std::string& what) {
   if (!ok) std::printf("FAIL %s\n", what.c_str());
 }
 
-template <typename Acc>
-Acc Random(std::mt19937& rng) {
-  if constexpr (std::is_integral_v<Acc>) {
-    return static_cast<Acc>(std::uniform_int_distribution<int>(-9, 9)(rng));
+template <typename Elem>
+Elem Random(std::mt19937& rng) {
+  if constexpr (std::is_integral_v<Elem>) {
+    return static_cast<Elem>(std::uniform_int_distribution<int>(-9, 9)(rng));
+  } else if constexpr (std::is_same_v<Elem, BFloat16Bits>) {
+    // A float in [-1, 1) cut to its top 16 bits: exactly a bfloat16.
+    const float f = std::uniform_real_distribution<float>(-1, 1)(rng);
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof(bits));
+    return BFloat16Bits{static_cast<uint16_t>(bits >> 16)};
   } else {
-    return static_cast<Acc>(std::uniform_real_distribution<double>(-1, 1)(rng));
+    return static_cast<Elem>(std::uniform_real_distribution<double>(-1, 1)(rng));
   }
+}
+
+// An element's value as a double (through its accumulation type).
+template <typename Acc, typename Elem>
+double Value(Elem v) {
+  return static_cast<double>(tf_custom_op::Widen<Acc>(v));
 }
 
 // |got - want| within float accumulation in any order (exact for integers).
@@ -65,21 +82,25 @@ bool Close(Acc got, double want, double magnitude) {
 }
 
 // 1. The micro-kernel alone.
-template <typename Acc>
-bool CheckMicroKernel(const MicroKernel<Acc>& kernel, std::mt19937& rng) {
-  const int mr = kernel.mr, nr = kernel.nr;
+template <typename Acc, typename Elem>
+bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
+  const int mr = kernel.mr, nr = kernel.nr, k_pack = kernel.k_pack;
   bool ok = true;
   for (int64_t taps : {1, 2, 5, 9}) {
-    for (int64_t depth : {1, 3, 8, 17, 64}) {
-      std::vector<Acc> zero(depth, Acc(0));
-      std::vector<std::vector<Acc>> storage(taps * mr, std::vector<Acc>(depth));
-      std::vector<const Acc*> rows(taps * mr);
+    for (int64_t depth : {1, 2, 3, 8, 17, 64}) {
+      std::vector<Elem> zero(depth, Elem{});
+      std::vector<std::vector<Elem>> storage(taps * mr, std::vector<Elem>(depth));
+      std::vector<const Elem*> rows(taps * mr);
       for (size_t i = 0; i < rows.size(); ++i) {
-        for (auto& v : storage[i]) v = Random<Acc>(rng);
+        for (auto& v : storage[i]) v = Random<Elem>(rng);
         rows[i] = (rng() % 5 == 0) ? zero.data() : storage[i].data();
       }
-      std::vector<Acc> packed(taps * depth * nr);
-      for (auto& v : packed) v = Random<Acc>(rng);
+      // Packed as filter_packing.h lays it out: padding past depth is zero.
+      std::vector<Elem> packed(taps * tf_custom_op::PaddedDepth(depth, k_pack) * nr, Elem{});
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t k = 0; k < depth; ++k)
+          for (int n = 0; n < nr; ++n)
+            packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)] = Random<Elem>(rng);
       for (int m_valid = 1; m_valid <= mr; ++m_valid) {
         for (int n_valid = 1; n_valid <= nr; ++n_valid) {
           const int64_t stride = nr + 3;  // pixels apart by more than a tile
@@ -97,8 +118,9 @@ bool CheckMicroKernel(const MicroKernel<Acc>& kernel, std::mt19937& rng) {
               double want = 0, magnitude = 0;
               for (int64_t t = 0; t < taps; ++t) {
                 for (int64_t k = 0; k < depth; ++k) {
-                  const double term = static_cast<double>(rows[t * mr + m][k]) *
-                                      static_cast<double>(packed[(t * depth + k) * nr + n]);
+                  const double term =
+                      Value<Acc>(rows[t * mr + m][k]) *
+                      Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
                   want += term;
                   magnitude += std::fabs(term);
                 }
@@ -121,8 +143,8 @@ struct Shape {
 
 // 2. The engine with that kernel (dy and dx used in place) against a direct
 // loop over the convolution.
-template <typename Acc>
-bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& rng) {
+template <typename Acc, typename Elem>
+bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, std::mt19937& rng) {
   ConvProblem p{};
   p.batch = s.n;
   p.in_rows = s.h;
@@ -143,15 +165,15 @@ bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& r
     return true;  // nothing to compute
   }
 
-  std::vector<Acc> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
-  std::vector<Acc> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
-  for (auto& v : w) v = Random<Acc>(rng);
-  for (auto& v : dy) v = Random<Acc>(rng);
+  std::vector<Elem> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
+  std::vector<Elem> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
+  for (auto& v : w) v = Random<Elem>(rng);
+  for (auto& v : dy) v = Random<Elem>(rng);
   std::vector<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
 
-  GatherEngine<Acc> engine(p, kernel);
+  GatherEngine<Acc, Elem> engine(p, kernel);
   engine.PackFilter(w.data());
-  tf_custom_op::InPlaceNhwcIO<Acc> io(p, dy.data(), dx.data());
+  tf_custom_op::InPlaceNhwcIO<Acc, Elem> io(p, dy.data(), dx.data());
   engine.ComputeRows(io, 0, engine.NumRowUnits());
 
   std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);
@@ -168,8 +190,8 @@ bool CheckEngine(const MicroKernel<Acc>& kernel, const Shape& s, std::mt19937& r
                 for (int64_t o = 0; o < p.out_depth_per_group; ++o) {
                   const int64_t k = g * p.out_depth_per_group + o;
                   const double term =
-                      static_cast<double>(dy[((n * p.out_rows + q) * p.out_cols + c) * p.out_depth + k]) *
-                      static_cast<double>(w[((r * p.filter_cols + t) * p.filter_depth + ci) * p.out_depth + k]);
+                      Value<Acc>(dy[((n * p.out_rows + q) * p.out_cols + c) * p.out_depth + k]) *
+                      Value<Acc>(w[((r * p.filter_cols + t) * p.filter_depth + ci) * p.out_depth + k]);
                   const int64_t at = ((n * p.in_rows + h) * p.in_cols + x) * p.in_depth +
                                      g * p.filter_depth + ci;
                   want[at] += term;
@@ -194,11 +216,12 @@ const Shape kShapes[] = {
     {1, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
 };
 
-template <typename Acc>
-void CheckTable(const char* dtype, KernelTable<Acc> table, std::mt19937& rng) {
+template <typename Acc, typename Elem>
+void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& rng) {
   for (int i = 0; i < table.size; ++i) {
     const auto& entry = table.entries[i];
     const char* tier = tf_custom_op::IsaTierName(entry.tier);
+    const char* how = tf_custom_op::TierIsEmulated(entry.tier) ? " (emulated)" : "";
     if (!tf_custom_op::CpuSupportsTier(entry.tier)) {
       std::printf("SKIP %-22s %-8s (this CPU lacks %s)\n", entry.kernel->name, dtype, tier);
       continue;
@@ -213,8 +236,8 @@ void CheckTable(const char* dtype, KernelTable<Acc> table, std::mt19937& rng) {
       engine_ok = engine_ok && ok;
       ++shape_index;
     }
-    std::printf("%s %-22s %-8s tier %s: micro-kernel and %d engine shapes\n",
-                micro_ok && engine_ok ? "RAN " : "FAIL", entry.kernel->name, dtype, tier,
+    std::printf("%s %-22s %-8s tier %s%s: micro-kernel and %d engine shapes\n",
+                micro_ok && engine_ok ? "RAN " : "FAIL", entry.kernel->name, dtype, tier, how,
                 shape_index);
   }
 }
@@ -227,6 +250,7 @@ int main() {
   CheckTable("float32", tf_custom_op::FloatKernels(), rng);
   CheckTable("float64", tf_custom_op::DoubleKernels(), rng);
   CheckTable("int32", tf_custom_op::Int32Kernels(), rng);
+  CheckTable("bfloat16", tf_custom_op::Bf16Kernels(), rng);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

@@ -1,8 +1,10 @@
 // CPU device launcher and kernel registrations.
 //
 // The engine computes in the accumulation type (float for half, bfloat16 and
-// float; double; int32) on NHWC. Other dtypes and NCHW are converted around
-// it; the result is rounded once, on the way out.
+// float; double; int32) on NHWC. It reads dy and the filter in its element
+// type: the accumulation type, or bfloat16 itself where a bfloat16 kernel is
+// usable (AVX512_BF16 or AVX2: element_types.h). Other dtypes and NCHW are
+// converted around it; the result is rounded once, on the way out.
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -42,10 +44,28 @@ const MicroKernel<int32_t>& SelectKernel(int32_t*) {
   return SelectInt32Kernel();
 }
 
-// Contiguous conversion of n elements to and from the accumulation type:
+// A tensor value as an engine element.
+template <typename Elem, typename T>
+Elem ToElement(T v) {
+  return static_cast<Elem>(v);
+}
+template <>
+BFloat16Bits ToElement<BFloat16Bits, Eigen::bfloat16>(Eigen::bfloat16 v) {
+  BFloat16Bits out;
+  std::memcpy(&out.bits, &v, sizeof(out.bits));
+  return out;
+}
+
+// Whether T's tensors hold exactly the engine's elements (read in place).
+template <typename T, typename Elem>
+constexpr bool kSameBits = std::is_same<T, Elem>::value ||
+                           (std::is_same<T, Eigen::bfloat16>::value &&
+                            std::is_same<Elem, BFloat16Bits>::value);
+
+// Contiguous conversion of n elements to and from the engine's types:
 // F16C for half where the CPU has it, else element by element.
-template <typename T, typename Acc>
-void ConvertIn(const T* src, Acc* dst, int64_t n) {
+template <typename T, typename Elem>
+void ConvertIn(const T* src, Elem* dst, int64_t n) {
   if (std::is_same<T, Eigen::half>::value) {
     if (const HalfConverter* f16c = SelectHalfConverter()) {
       f16c->to_float(reinterpret_cast<const uint16_t*>(src),
@@ -53,7 +73,7 @@ void ConvertIn(const T* src, Acc* dst, int64_t n) {
       return;
     }
   }
-  for (int64_t e = 0; e < n; ++e) dst[e] = static_cast<Acc>(src[e]);
+  for (int64_t e = 0; e < n; ++e) dst[e] = ToElement<Elem>(src[e]);
 }
 
 template <typename T, typename Acc>
@@ -68,21 +88,22 @@ void ConvertOut(const Acc* src, T* dst, int64_t n) {
   for (int64_t e = 0; e < n; ++e) dst[e] = static_cast<T>(src[e]);
 }
 
-// Row access to the op's tensors for the engine: in place for NHWC tensors of
+// Row access to the op's tensors for the engine: NHWC dy is read in place
+// when it holds the engine's elements, NHWC dx written in place when it is of
 // the accumulation type; otherwise each row is converted (and, for NCHW,
 // transposed) on its way in or out, rounding once on the way out.
-template <typename T, typename Acc>
-class TensorRowIO final : public RowIO<Acc> {
+template <typename T, typename Acc, typename Elem>
+class TensorRowIO final : public RowIO<Acc, Elem> {
  public:
   TensorRowIO(const ConvProblem& p, bool nchw, const T* dy, T* dx)
       : p_(p), nchw_(nchw), dy_(dy), dx_(dx) {}
 
-  bool DyRowsInPlace() const override { return kInPlace && !nchw_; }
+  bool DyRowsInPlace() const override { return kDyInPlace && !nchw_; }
 
-  const Acc* DyRow(int64_t n, int64_t row, Acc* stage) const override {
+  const Elem* DyRow(int64_t n, int64_t row, Elem* stage) const override {
     const int64_t Q = p_.out_cols, K = p_.out_depth;
     if (DyRowsInPlace()) {
-      return reinterpret_cast<const Acc*>(dy_) + (n * p_.out_rows + row) * Q * K;
+      return reinterpret_cast<const Elem*>(dy_) + (n * p_.out_rows + row) * Q * K;
     }
     if (!nchw_) {
       ConvertIn(dy_ + (n * p_.out_rows + row) * Q * K, stage, Q * K);
@@ -93,13 +114,13 @@ class TensorRowIO final : public RowIO<Acc> {
     const T* src = dy_ + n * K * plane + row * Q;
     for (int64_t k = 0; k < K; ++k) {
       const T* src_k = src + k * plane;
-      for (int64_t q = 0; q < Q; ++q) stage[q * K + k] = static_cast<Acc>(src_k[q]);
+      for (int64_t q = 0; q < Q; ++q) stage[q * K + k] = ToElement<Elem>(src_k[q]);
     }
     return stage;
   }
 
   Acc* DxRowInPlace(int64_t n, int64_t row) const override {
-    if (!kInPlace || nchw_) return nullptr;
+    if (!kDxInPlace || nchw_) return nullptr;
     return reinterpret_cast<Acc*>(dx_) + (n * p_.in_rows + row) * p_.in_cols * p_.in_depth;
   }
 
@@ -119,38 +140,51 @@ class TensorRowIO final : public RowIO<Acc> {
   }
 
  private:
-  static constexpr bool kInPlace = std::is_same<T, Acc>::value;
+  static constexpr bool kDyInPlace = kSameBits<T, Elem>;
+  static constexpr bool kDxInPlace = std::is_same<T, Acc>::value;
   const ConvProblem& p_;
   const bool nchw_;
   const T* dy_;
   T* dx_;
 };
 
+template <typename T, typename Acc, typename Elem>
+void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
+               const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
+               const Tensor& out_backprop, Tensor* in_backprop) {
+  GatherEngine<Acc, Elem> engine(p, kernel);
+  // The filter is small: convert it while packing (PackFilter reads HWIO).
+  const T* filter_data = filter.flat<T>().data();
+  if (kSameBits<T, Elem>) {
+    engine.PackFilter(reinterpret_cast<const Elem*>(filter_data));
+  } else {
+    std::vector<Elem> filter_elements(static_cast<size_t>(filter.NumElements()));
+    for (size_t e = 0; e < filter_elements.size(); ++e) {
+      filter_elements[e] = ToElement<Elem>(filter_data[e]);
+    }
+    engine.PackFilter(filter_elements.data());
+  }
+
+  const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
+                                     in_backprop->flat<T>().data());
+  ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+                    [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+}
+
 template <typename T>
 void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
               const ConvProblem& p, const Tensor& filter,
               const Tensor& out_backprop, Tensor* in_backprop) {
-  using Acc = typename AccumulatorOf<T>::type;
   const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
-
-  Acc* kernel_tag = nullptr;
-  GatherEngine<Acc> engine(p, SelectKernel(kernel_tag));
-  // The filter is small: convert it while packing (PackFilter reads HWIO).
-  const T* filter_data = filter.flat<T>().data();
-  if (std::is_same<T, Acc>::value) {
-    engine.PackFilter(reinterpret_cast<const Acc*>(filter_data));
-  } else {
-    std::vector<Acc> filter_acc(static_cast<size_t>(filter.NumElements()));
-    for (size_t e = 0; e < filter_acc.size(); ++e) {
-      filter_acc[e] = static_cast<Acc>(filter_data[e]);
+  if constexpr (std::is_same<T, Eigen::bfloat16>::value) {
+    if (const MicroKernel<float, BFloat16Bits>* bf16 = SelectBf16Kernel()) {
+      RunEngine<T>(ctx, nchw, p, *bf16, filter, out_backprop, in_backprop);
+      return;
     }
-    engine.PackFilter(filter_acc.data());
   }
-
-  const TensorRowIO<T, Acc> io(p, nchw, out_backprop.flat<T>().data(),
-                               in_backprop->flat<T>().data());
-  ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
-                    [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+  using Acc = typename AccumulatorOf<T>::type;
+  Acc* kernel_tag = nullptr;
+  RunEngine<T>(ctx, nchw, p, SelectKernel(kernel_tag), filter, out_backprop, in_backprop);
 }
 
 }  // namespace

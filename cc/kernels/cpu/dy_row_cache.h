@@ -16,10 +16,10 @@
 
 namespace tf_custom_op {
 
-template <typename Acc>
+template <typename Acc, typename Elem>
 class DyRowCache {
  public:
-  DyRowCache(const RowIO<Acc>& io, int64_t slots, int64_t row_elements)
+  DyRowCache(const RowIO<Acc, Elem>& io, int64_t slots, int64_t row_elements)
       : io_(io), row_elements_(row_elements) {
     if (!io.DyRowsInPlace()) {
       slots_.assign(static_cast<size_t>(slots), Slot{-1, -1, 0});
@@ -27,7 +27,7 @@ class DyRowCache {
     }
   }
 
-  const Acc* Get(int64_t n, int64_t p) {
+  const Elem* Get(int64_t n, int64_t p) {
     if (slots_.empty()) return io_.DyRow(n, p, nullptr);
     ++clock_;
     size_t victim = 0;
@@ -39,7 +39,7 @@ class DyRowCache {
       if (slots_[s].last_use < slots_[victim].last_use) victim = s;
     }
     slots_[victim] = Slot{n, p, clock_};
-    Acc* stage = storage_.data() + victim * row_elements_;
+    Elem* stage = storage_.data() + victim * row_elements_;
     return io_.DyRow(n, p, stage);
   }
 
@@ -48,10 +48,10 @@ class DyRowCache {
     int64_t n, p;
     uint64_t last_use;
   };
-  const RowIO<Acc>& io_;
+  const RowIO<Acc, Elem>& io_;
   int64_t row_elements_;
   std::vector<Slot> slots_;
-  std::vector<Acc> storage_;
+  std::vector<Elem> storage_;
   uint64_t clock_ = 0;
 };
 

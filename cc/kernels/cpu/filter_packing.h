@@ -2,9 +2,12 @@
 // once per call, into the panels a micro-kernel reads contiguously.
 //
 // Layout: per group, per (row phase, column phase), per block of NR channels,
-// per tap of the phase (row taps outer, column taps inner), per k < K_g, NR
-// channels (zero-padded past C_g). A tile of one phase and one channel block
-// then reads its weights as one contiguous run of taps x K_g x NR values.
+// per tap of the phase (row taps outer, column taps inner), per step of
+// k_pack consecutive k, NR channels, each with its k_pack values side by side
+// (zero-padded past C_g and past K_g). k_pack is 1 for float and double
+// kernels and 2 for the bfloat16 pair kernels. A tile of one phase and one
+// channel block then reads its weights as one contiguous run of
+// taps x PaddedDepth(K_g) x NR values; PackedIndex says where each one is.
 //
 // Knows nothing about dy, dx or threads; reusable by any convolution whose
 // reduction runs over (taps of a phase) x K with NR-wide channel blocks.
@@ -14,9 +17,22 @@
 #include <cstdint>
 #include <vector>
 
+#include "cc/kernels/cpu/element_types.h"
 #include "cc/kernels/phase_plan.h"
 
 namespace tf_custom_op {
+
+// K_g rounded up to whole steps of k_pack.
+inline int64_t PaddedDepth(int64_t depth, int k_pack) {
+  return (depth + k_pack - 1) / k_pack * k_pack;
+}
+
+// Where the weight of (tap t of the run, k, channel n of the block) lies in
+// a run of packed weights of a kernel with width `nr` and `k_pack`.
+inline int64_t PackedIndex(int64_t t, int64_t k, int64_t n, int64_t depth, int64_t nr,
+                           int k_pack) {
+  return t * PaddedDepth(depth, k_pack) * nr + (k / k_pack * nr + n) * k_pack + k % k_pack;
+}
 
 // The filter's dimensions as the packing sees them.
 struct FilterDims {
@@ -26,27 +42,27 @@ struct FilterDims {
   int64_t depth_out;        // K_g: output channels per group (K = G * K_g)
 };
 
-template <typename Acc>
+template <typename Elem>
 class PackedFilter {
  public:
-  // `row_plan`/`col_plan` say which taps land on which phase; `nr` is the
-  // micro-kernel's channel width. They must outlive this object.
+  // `row_plan`/`col_plan` say which taps land on which phase; `nr` and
+  // `k_pack` are the micro-kernel's. The plans must outlive this object.
   PackedFilter(const FilterDims& dims, const AxisPlan& row_plan,
-               const AxisPlan& col_plan, int64_t nr);
+               const AxisPlan& col_plan, int64_t nr, int k_pack);
 
   // Repacks `filter_hwio`; also notes whether every value is finite.
-  void Pack(const Acc* filter_hwio);
+  void Pack(const Elem* filter_hwio);
 
   // The weights of (group, row phase, column phase, channel block), starting
-  // at the phase's row tap `first_row_tap`: taps x K_g x NR values.
-  const Acc* Weights(int64_t group, int64_t row_phase, int64_t col_phase,
-                     int64_t channel_block, int64_t first_row_tap) const;
+  // at the phase's row tap `first_row_tap`: taps x PaddedDepth(K_g) x NR.
+  const Elem* Weights(int64_t group, int64_t row_phase, int64_t col_phase,
+                      int64_t channel_block, int64_t first_row_tap) const;
 
   int64_t channel_blocks() const { return channel_blocks_; }
   // False when the filter holds Inf or NaN (see GatherEngine's tile that
   // skips taps outside dy).
   bool finite() const { return finite_; }
-  int64_t bytes() const { return static_cast<int64_t>(packed_.size() * sizeof(Acc)); }
+  int64_t bytes() const { return static_cast<int64_t>(packed_.size() * sizeof(Elem)); }
 
  private:
   int64_t PanelOffset(int64_t row_phase, int64_t col_phase) const {
@@ -57,16 +73,19 @@ class PackedFilter {
   const AxisPlan& row_plan_;
   const AxisPlan& col_plan_;
   int64_t nr_;
+  int k_pack_;
+  int64_t padded_depth_;    // PaddedDepth(K_g, k_pack)
   int64_t channel_blocks_;  // ceil(C_g / NR)
   int64_t group_stride_;    // packed elements per group
   std::vector<int64_t> panel_offsets_;
-  std::vector<Acc> packed_;
+  std::vector<Elem> packed_;
   bool finite_ = true;
 };
 
 extern template class PackedFilter<float>;
 extern template class PackedFilter<double>;
 extern template class PackedFilter<int32_t>;
+extern template class PackedFilter<BFloat16Bits>;
 
 }  // namespace tf_custom_op
 

@@ -8,9 +8,9 @@
 
 namespace tf_custom_op {
 
-template <typename Acc>
-GatherEngine<Acc>::GatherEngine(const ConvProblem& params,
-                                const MicroKernel<Acc>& kernel)
+template <typename Acc, typename Elem>
+GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
+                                      const MicroKernel<Acc, Elem>& kernel)
     : params_(params),
       kernel_(kernel),
       row_plan_(MakeAxisPlan(params.in_rows, params.filter_rows,
@@ -21,13 +21,13 @@ GatherEngine<Acc>::GatherEngine(const ConvProblem& params,
                              params.pad_left)),
       packed_(FilterDims{params.filter_rows, params.filter_cols, params.filter_depth,
                          params.groups, params.out_depth_per_group},
-              row_plan_, col_plan_, kernel.nr),
-      zero_row_(static_cast<size_t>(params.out_depth_per_group), Acc(0)) {}
+              row_plan_, col_plan_, kernel.nr, kernel.k_pack),
+      zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {}
 
-template <typename Acc>
-void GatherEngine<Acc>::SkipZeroRowTile(int64_t taps, int64_t depth,
-                                        const Acc* const* rows,
-                                        const Acc* packed, Acc* out,
+template <typename Acc, typename Elem>
+void GatherEngine<Acc, Elem>::SkipZeroRowTile(int64_t taps, int64_t depth,
+                                        const Elem* const* rows,
+                                        const Elem* packed, Acc* out,
                                         int64_t out_pixel_stride, int m_valid,
                                         int n_valid) const {
   const int mr = kernel_.mr;
@@ -36,18 +36,20 @@ void GatherEngine<Acc>::SkipZeroRowTile(int64_t taps, int64_t depth,
     for (int n = 0; n < n_valid; ++n) {
       Acc sum = 0;
       for (int64_t t = 0; t < taps; ++t) {
-        const Acc* row = rows[t * mr + m];
+        const Elem* row = rows[t * mr + m];
         if (row == zero_row_.data()) continue;
-        const Acc* w = packed + t * depth * nr + n;
-        for (int64_t k = 0; k < depth; ++k) sum += row[k] * w[k * nr];
+        for (int64_t k = 0; k < depth; ++k) {
+          sum += Widen<Acc>(row[k]) *
+                 Widen<Acc>(packed[PackedIndex(t, k, n, depth, nr, kernel_.k_pack)]);
+        }
       }
       out[m * out_pixel_stride + n] = sum;
     }
   }
 }
 
-template <typename Acc>
-double GatherEngine<Acc>::MacsPerRowUnit() const {
+template <typename Acc, typename Elem>
+double GatherEngine<Acc, Elem>::MacsPerRowUnit() const {
   const double taps_per_pixel =
       static_cast<double>(params_.filter_rows) * params_.filter_cols /
       (static_cast<double>(std::min(params_.stride_rows, params_.in_rows)) *
@@ -56,8 +58,8 @@ double GatherEngine<Acc>::MacsPerRowUnit() const {
          params_.out_depth_per_group;
 }
 
-template <typename Acc>
-void GatherEngine<Acc>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
+template <typename Acc, typename Elem>
+void GatherEngine<Acc, Elem>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
   const int64_t c = params_.in_depth;
   const int64_t sw = params_.stride_cols;
   for (int64_t x = col_phase; x < params_.in_cols; x += sw) {
@@ -65,15 +67,15 @@ void GatherEngine<Acc>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
   }
 }
 
-template <typename Acc>
-int64_t GatherEngine<Acc>::MaxRowTaps() const {
+template <typename Acc, typename Elem>
+int64_t GatherEngine<Acc, Elem>::MaxRowTaps() const {
   int64_t most = 0;
   for (const AxisPhase& rp : row_plan_.phases) most = std::max(most, rp.num_taps);
   return most;
 }
 
-template <typename Acc>
-int64_t GatherEngine<Acc>::MaxTapsPerPhase() const {
+template <typename Acc, typename Elem>
+int64_t GatherEngine<Acc, Elem>::MaxTapsPerPhase() const {
   int64_t most = 0;
   for (const AxisPhase& rp : row_plan_.phases) {
     for (const AxisPhase& cp : col_plan_.phases) {
@@ -83,8 +85,8 @@ int64_t GatherEngine<Acc>::MaxTapsPerPhase() const {
   return most;
 }
 
-template <typename Acc>
-void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
+template <typename Acc, typename Elem>
+void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin,
                                     int64_t end) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
@@ -94,11 +96,11 @@ void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
   const int64_t cg = params_.filter_depth, kg = params_.out_depth_per_group;
   const int64_t sh = params_.stride_rows, sw = params_.stride_cols;
 
-  std::vector<const Acc*> slots(std::max<int64_t>(MaxTapsPerPhase(), 1) * mr);
+  std::vector<const Elem*> slots(std::max<int64_t>(MaxTapsPerPhase(), 1) * mr);
   const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
-  std::vector<const Acc*> dy_rows(static_cast<size_t>(row_taps_max));
-  std::vector<const Acc*> group_rows(static_cast<size_t>(row_taps_max));
-  DyRowCache<Acc> cache(io, row_taps_max + 1, Q * K);
+  std::vector<const Elem*> dy_rows(static_cast<size_t>(row_taps_max));
+  std::vector<const Elem*> group_rows(static_cast<size_t>(row_taps_max));
+  DyRowCache<Acc, Elem> cache(io, row_taps_max + 1, Q * K);
   std::vector<Acc> dx_scratch;
 
   for (int64_t unit = begin; unit < end; ++unit) {
@@ -129,7 +131,7 @@ void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
       for (int64_t g = 0; g < params_.groups; ++g) {
         for (int64_t rt = 0; rt < row_taps; ++rt) group_rows[rt] = dy_rows[rt] + g * kg;
         for (int64_t cb = 0; cb < packed_.channel_blocks(); ++cb) {
-          const Acc* weights = packed_.Weights(g, a, static_cast<int64_t>(b), cb, rt_begin);
+          const Elem* weights = packed_.Weights(g, a, static_cast<int64_t>(b), cb, rt_begin);
           const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
           for (int64_t j0 = 0; j0 < cp.count; j0 += mr) {
             const TileColumns tile{j0, mr, static_cast<int>(std::min<int64_t>(mr, cp.count - j0)),
@@ -156,5 +158,6 @@ void GatherEngine<Acc>::ComputeRows(const RowIO<Acc>& io, int64_t begin,
 template class GatherEngine<float>;
 template class GatherEngine<double>;
 template class GatherEngine<int32_t>;
+template class GatherEngine<float, BFloat16Bits>;
 
 }  // namespace tf_custom_op

@@ -10,9 +10,10 @@
 //   dy_row_cache.h      staged dy rows (converted dtypes and layouts)
 //   micro_kernel.h      the register-tiled inner products, one per ISA
 //
-// Works on NHWC tensors of the accumulation type (float, double or int32);
-// RowIO converts other dtypes and layouts row by row. Free of TensorFlow
-// headers.
+// Reads dy rows and packed weights of the element type Elem and computes
+// and writes dx in the accumulation type Acc (float, double or int32; Elem
+// is Acc, or bfloat16 bits for the bfloat16 kernels: element_types.h). RowIO
+// converts other dtypes and layouts row by row. Free of TensorFlow headers.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_GATHER_ENGINE_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_GATHER_ENGINE_H_
 
@@ -27,18 +28,18 @@
 
 namespace tf_custom_op {
 
-template <typename Acc>
+template <typename Acc, typename Elem = Acc>
 class GatherEngine {
  public:
   // `params` must describe a validated, non-empty problem (every size > 0).
   GatherEngine(const ConvProblem& params,
-               const MicroKernel<Acc>& kernel);
+               const MicroKernel<Acc, Elem>& kernel);
   // The packed filter refers to the plans held here.
   GatherEngine(const GatherEngine&) = delete;
   GatherEngine& operator=(const GatherEngine&) = delete;
 
   // Repacks the HWIO filter [R, S, C_g, K]. Must run before ComputeRows.
-  void PackFilter(const Acc* filter_hwio) { packed_.Pack(filter_hwio); }
+  void PackFilter(const Elem* filter_hwio) { packed_.Pack(filter_hwio); }
 
   // The unit of parallel work is one dx row (n, h): units own disjoint dx.
   int64_t NumRowUnits() const { return params_.batch * params_.in_rows; }
@@ -47,9 +48,9 @@ class GatherEngine {
 
   // Writes dx rows [begin, end) (unit = n * in_rows + h) exactly once.
   // Thread-safe: all scratch is local to the call.
-  void ComputeRows(const RowIO<Acc>& io, int64_t begin, int64_t end) const;
+  void ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end) const;
 
-  const MicroKernel<Acc>& kernel() const { return kernel_; }
+  const MicroKernel<Acc, Elem>& kernel() const { return kernel_; }
   // Bytes of the packed filter (the engine's only sizeable allocation).
   int64_t PackedBytes() const { return packed_.bytes(); }
 
@@ -58,23 +59,24 @@ class GatherEngine {
   // Scalar tile that skips taps outside dy instead of multiplying the zero
   // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but
   // TensorFlow's result (which never reads outside dy) is not.
-  void SkipZeroRowTile(int64_t taps, int64_t depth, const Acc* const* rows,
-                       const Acc* packed, Acc* out, int64_t out_pixel_stride,
+  void SkipZeroRowTile(int64_t taps, int64_t depth, const Elem* const* rows,
+                       const Elem* packed, Acc* out, int64_t out_pixel_stride,
                        int m_valid, int n_valid) const;
   int64_t MaxRowTaps() const;
   int64_t MaxTapsPerPhase() const;
 
   ConvProblem params_;
-  MicroKernel<Acc> kernel_;
+  MicroKernel<Acc, Elem> kernel_;
   AxisPlan row_plan_;
   AxisPlan col_plan_;
-  PackedFilter<Acc> packed_;   // after the plans: it refers to them
-  std::vector<Acc> zero_row_;  // K_g zeros: the row read outside dy
+  PackedFilter<Elem> packed_;   // after the plans: it refers to them
+  std::vector<Elem> zero_row_;  // K_g zeros: the row read outside dy
 };
 
 extern template class GatherEngine<float>;
 extern template class GatherEngine<double>;
 extern template class GatherEngine<int32_t>;
+extern template class GatherEngine<float, BFloat16Bits>;
 
 }  // namespace tf_custom_op
 

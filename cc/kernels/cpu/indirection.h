@@ -26,14 +26,14 @@ struct TileColumns {
 // (`dy_rows[rt]` is its dy row, already offset to the group's channels),
 // column tap ct and pixel m, the dy pixel j0 + m + col_taps[ct].offset, or
 // `zero_row`. Returns whether a valid pixel reads `zero_row`.
-template <typename Acc>
-bool BuildTileIndirection(const Acc* const* dy_rows, int64_t row_taps,
+template <typename Elem>
+bool BuildTileIndirection(const Elem* const* dy_rows, int64_t row_taps,
                           const AxisTap* col_taps, int64_t col_tap_count,
-                          const TileColumns& tile, const Acc* zero_row,
-                          const Acc** slots) {
+                          const TileColumns& tile, const Elem* zero_row,
+                          const Elem** slots) {
   bool reads_zero_row = false;
   for (int64_t rt = 0; rt < row_taps; ++rt) {
-    const Acc* dy_row = dy_rows[rt];
+    const Elem* dy_row = dy_rows[rt];
     for (int64_t ct = 0; ct < col_tap_count; ++ct) {
       const int64_t q0 = tile.first + col_taps[ct].offset;
       for (int m = 0; m < tile.mr; ++m, ++slots) {

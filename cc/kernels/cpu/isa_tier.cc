@@ -9,7 +9,16 @@ namespace {
 constexpr const char* kNames[] = {"portable", "avx2", "avx512", "avx512_bf16", "amx"};
 constexpr int kTierCount = sizeof(kNames) / sizeof(kNames[0]);
 
+#if defined(TFCO_X86_EMULATION)
+// The tester's emulation build (build_tools/sources.py): these tiers' kernels
+// are plain C++ there, so they run on any CPU.
+bool Emulated(IsaTier tier) { return tier == IsaTier::kAvx512 || tier == IsaTier::kAvx512Bf16; }
+#else
+bool Emulated(IsaTier) { return false; }
+#endif
+
 bool X86Has(IsaTier tier) {
+  if (Emulated(tier)) return true;
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -56,6 +65,8 @@ const char* IsaTierName(IsaTier tier) {
 }
 
 bool CpuSupportsTier(IsaTier tier) { return X86Has(tier); }
+
+bool TierIsEmulated(IsaTier tier) { return Emulated(tier); }
 
 IsaTier MaxUsableTier() {
   static const IsaTier tier = [] {

@@ -25,6 +25,11 @@ const char* IsaTierName(IsaTier tier);
 // Whether this CPU (and OS) can run code of `tier`.
 bool CpuSupportsTier(IsaTier tier);
 
+// True only in the kernel tester's emulation build, for the tiers whose
+// kernels it compiles as plain C++ (build_tools/sources.py): the library
+// never emulates.
+bool TierIsEmulated(IsaTier tier);
+
 // The highest tier kernels may use: what the CPU supports, capped by
 // TF_CUSTOM_OP_ISA. Read once per process.
 IsaTier MaxUsableTier();

@@ -2,57 +2,66 @@
 //
 // A micro-kernel computes an MR x NR tile of dx (MR pixels of one phase row,
 // NR channels of one group) as a sum over taps x out_depth_per_group:
-//   out[m][n] = sum_t sum_k rows[t * MR + m][k] * packed[(t * depth + k) * NR + n]
+//   out[m][n] = sum_t sum_k rows[t * MR + m][k] * packed[PackedIndex(t, k, n)]
 // `rows` is the per-tile indirection table (a pointer per tap and pixel, to
 // the dy row it reads or to a shared zero row), `packed` the filter panel of
-// the tile's channel block. Each tile is stored once: no read-modify-write of
+// the tile's channel block (layout: filter_packing.h, PackedIndex). Rows and
+// weights hold the element type Elem, the tile is accumulated and stored in
+// Acc (element_types.h). Each tile is stored once: no read-modify-write of
 // dx, so results do not depend on how the work is split between threads.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_MICRO_KERNEL_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_MICRO_KERNEL_H_
 
 #include <cstdint>
 
+#include "cc/kernels/cpu/element_types.h"
 #include "cc/kernels/cpu/isa_tier.h"
 
 namespace tf_custom_op {
 
-template <typename Acc>
+template <typename Acc, typename Elem = Acc>
 using MicroKernelFn = void (*)(int64_t taps, int64_t depth,
-                               const Acc* const* rows, const Acc* packed,
+                               const Elem* const* rows, const Elem* packed,
                                Acc* out, int64_t out_pixel_stride,
                                int m_valid, int n_valid);
 
-template <typename Acc>
+template <typename Acc, typename Elem = Acc>
 struct MicroKernel {
   int mr;  // pixels per tile
   int nr;  // channels per tile (the packing width)
-  MicroKernelFn<Acc> fn;
+  MicroKernelFn<Acc, Elem> fn;
   const char* name;
+  int k_pack = 1;  // consecutive k packed side by side per channel (2: pairs)
 };
 
 // One line of a kernel table: the instruction-set tier a kernel needs.
-template <typename Acc>
+template <typename Acc, typename Elem = Acc>
 struct KernelEntry {
   IsaTier tier;
-  const MicroKernel<Acc>* kernel;
+  const MicroKernel<Acc, Elem>* kernel;
 };
 
-// The kernel table of one accumulation type, fastest first (defined in
-// micro_kernel_select.cc, one line per kernel).
-template <typename Acc>
+// The kernel table of one (accumulation, element) type, fastest first
+// (defined in micro_kernel_select.cc, one line per kernel).
+template <typename Acc, typename Elem = Acc>
 struct KernelTable {
-  const KernelEntry<Acc>* entries;
+  const KernelEntry<Acc, Elem>* entries;
   int size;
 };
 KernelTable<float> FloatKernels();
 KernelTable<double> DoubleKernels();
 KernelTable<int32_t> Int32Kernels();
+// Kernels that read bfloat16 rows and weights themselves (float accumulation).
+KernelTable<float, BFloat16Bits> Bf16Kernels();
 
 // The first kernel of the table whose tier is usable here (MaxUsableTier:
 // what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
 const MicroKernel<float>& SelectFloatKernel();
 const MicroKernel<double>& SelectDoubleKernel();
 const MicroKernel<int32_t>& SelectInt32Kernel();
+// The bfloat16 kernel, or nullptr when none is usable here: bfloat16 then
+// runs on the float kernel with its rows widened to float.
+const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel();
 
 // Portable kernels (micro_kernel_portable.cc), always available.
 extern const MicroKernel<float> kPortableFloatKernel;
@@ -66,6 +75,8 @@ extern const MicroKernel<double> kAvx2DoubleKernel;
 // AVX-512F kernels (micro_kernel_avx512.cc, compiled with the AVX-512 flags).
 extern const MicroKernel<float> kAvx512FloatKernel;
 extern const MicroKernel<double> kAvx512DoubleKernel;
+// AVX512_BF16 kernel (micro_kernel_avx512_bf16.cc): VDPBF16PS on pairs.
+extern const MicroKernel<float, BFloat16Bits> kAvx512Bf16Kernel;
 #endif
 
 }  // namespace tf_custom_op

@@ -37,9 +37,9 @@ struct F64 {
 }  // namespace
 
 const MicroKernel<float> kAvx2FloatKernel = {
-    kMR, kVectors * F32::kLanes, &Kernel<F32>, "avx2-f32-6x16"};
+    kMR, kVectors * F32::kLanes, &Kernel<PlainTraits<F32>>, "avx2-f32-6x16"};
 const MicroKernel<double> kAvx2DoubleKernel = {
-    kMR, kVectors * F64::kLanes, &Kernel<F64>, "avx2-f64-6x8"};
+    kMR, kVectors * F64::kLanes, &Kernel<PlainTraits<F64>>, "avx2-f64-6x8"};
 
 }  // namespace tf_custom_op
 #endif  // x86-64

@@ -2,11 +2,12 @@
 // with 512-bit vectors, 6 pixels x 32 floats or 16 doubles. This translation
 // unit alone is compiled with the AVX-512 flags (build_tools/sources.py); its
 // kernels are only selected after CPUID reported the avx512 tier
-// (isa_tier.cc), so the library still loads and runs on any x86-64.
+// (isa_tier.cc), so the library still loads and runs on any x86-64. The
+// TF-free tester also runs it as plain C++ (x86_intrinsics.h).
 #if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-
 #include <cstdint>
+
+#include "cc/kernels/cpu/x86_intrinsics.h"
 
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/x86_tile.h"
@@ -39,9 +40,9 @@ struct F64x8 {
 }  // namespace
 
 const MicroKernel<float> kAvx512FloatKernel = {
-    kMR, kVectors * F32x16::kLanes, &Kernel<F32x16>, "avx512-f32-6x32"};
+    kMR, kVectors * F32x16::kLanes, &Kernel<PlainTraits<F32x16>>, "avx512-f32-6x32"};
 const MicroKernel<double> kAvx512DoubleKernel = {
-    kMR, kVectors * F64x8::kLanes, &Kernel<F64x8>, "avx512-f64-6x16"};
+    kMR, kVectors * F64x8::kLanes, &Kernel<PlainTraits<F64x8>>, "avx512-f64-6x16"};
 
 }  // namespace tf_custom_op
 #endif  // x86-64

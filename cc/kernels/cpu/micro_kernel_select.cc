@@ -37,18 +37,33 @@ const KernelEntry<int32_t> kInt32Table[] = {
     {IsaTier::kPortable, &kPortableInt32Kernel},  // micro_kernel_portable.cc
 };
 
-template <typename Acc, int N>
-KernelTable<Acc> TableOf(const KernelEntry<Acc> (&entries)[N]) {
-  return KernelTable<Acc>{entries, N};
+// bfloat16 read as bfloat16 (pairs of k). Below AVX512_BF16, bfloat16 rows
+// are widened to float once per staged row and use the float table: an AVX2
+// kernel that split the pairs itself ran at 48 GFLOP/s against the float
+// path's 67 on resnet3x3_56 (Zen 1, docs/BENCHMARKS.md), its shifts and
+// masks competing with the FMAs for the same ports.
+const KernelEntry<float, BFloat16Bits> kBf16Table[] = {
+#if TFCO_X86
+    {IsaTier::kAvx512Bf16, &kAvx512Bf16Kernel},  // micro_kernel_avx512_bf16.cc, 6x32
+#endif
+    {IsaTier::kPortable, nullptr},  // none: the float table instead
+};
+
+template <typename Acc, typename Elem, int N>
+KernelTable<Acc, Elem> TableOf(const KernelEntry<Acc, Elem> (&entries)[N]) {
+  // A closing nullptr line says "no kernel below the lines above it".
+  const int size = entries[N - 1].kernel == nullptr ? N - 1 : N;
+  return KernelTable<Acc, Elem>{entries, size};
 }
 
-template <typename Acc>
-const MicroKernel<Acc>* FirstUsable(KernelTable<Acc> table) {
+// The first usable kernel of the table, or nullptr when none is usable.
+template <typename Acc, typename Elem>
+const MicroKernel<Acc, Elem>* FirstUsable(KernelTable<Acc, Elem> table) {
   const IsaTier usable = MaxUsableTier();
   for (int i = 0; i < table.size; ++i) {
     if (table.entries[i].tier <= usable) return table.entries[i].kernel;
   }
-  return table.entries[table.size - 1].kernel;  // the portable one
+  return nullptr;
 }
 
 }  // namespace
@@ -56,6 +71,7 @@ const MicroKernel<Acc>* FirstUsable(KernelTable<Acc> table) {
 KernelTable<float> FloatKernels() { return TableOf(kFloatTable); }
 KernelTable<double> DoubleKernels() { return TableOf(kDoubleTable); }
 KernelTable<int32_t> Int32Kernels() { return TableOf(kInt32Table); }
+KernelTable<float, BFloat16Bits> Bf16Kernels() { return TableOf(kBf16Table); }
 
 const MicroKernel<float>& SelectFloatKernel() {
   static const MicroKernel<float>* chosen = FirstUsable(FloatKernels());
@@ -70,6 +86,11 @@ const MicroKernel<double>& SelectDoubleKernel() {
 const MicroKernel<int32_t>& SelectInt32Kernel() {
   static const MicroKernel<int32_t>* chosen = FirstUsable(Int32Kernels());
   return *chosen;
+}
+
+const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel() {
+  static const MicroKernel<float, BFloat16Bits>* chosen = FirstUsable(Bf16Kernels());
+  return chosen;
 }
 
 const HalfConverter* SelectHalfConverter() {

@@ -1,5 +1,5 @@
-// A RowIO over NHWC tensors of the accumulation type, read and written in
-// place (no conversion, no staging). For the engine's own programs (tester,
+// A RowIO over NHWC tensors, dy of the element type and dx of the
+// accumulation type, read and written in place (no conversion, no staging). For the engine's own programs (tester,
 // benchmark); the TF kernel's RowIO (cpu_kernel.cc) also converts dtypes and
 // layouts.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_NHWC_ROW_IO_H_
@@ -12,12 +12,12 @@
 
 namespace tf_custom_op {
 
-template <typename Acc>
-class InPlaceNhwcIO final : public RowIO<Acc> {
+template <typename Acc, typename Elem = Acc>
+class InPlaceNhwcIO final : public RowIO<Acc, Elem> {
  public:
-  InPlaceNhwcIO(const ConvProblem& p, const Acc* dy, Acc* dx) : p_(p), dy_(dy), dx_(dx) {}
+  InPlaceNhwcIO(const ConvProblem& p, const Elem* dy, Acc* dx) : p_(p), dy_(dy), dx_(dx) {}
   bool DyRowsInPlace() const override { return true; }
-  const Acc* DyRow(int64_t n, int64_t row, Acc*) const override {
+  const Elem* DyRow(int64_t n, int64_t row, Elem*) const override {
     return dy_ + (n * p_.out_rows + row) * p_.out_cols * p_.out_depth;
   }
   Acc* DxRowInPlace(int64_t n, int64_t h) const override {
@@ -27,7 +27,7 @@ class InPlaceNhwcIO final : public RowIO<Acc> {
 
  private:
   const ConvProblem& p_;
-  const Acc* dy_;
+  const Elem* dy_;
   Acc* dx_;
 };
 

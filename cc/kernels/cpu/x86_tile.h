@@ -1,9 +1,17 @@
 // The register-tiled x86 micro-kernel, written once for every vector width.
 //
 // Included by each ISA's translation unit (micro_kernel_avx2.cc,
-// micro_kernel_avx512.cc), which compiles it with its own flags and supplies
-// the vector traits: a type `Vec` with `T` (float or double), `V` (the
-// register type), `kLanes`, and Zero/Load/Broadcast/Fma/Store. Everything
+// micro_kernel_avx512.cc, micro_kernel_avx512_bf16.cc), which compiles it with
+// its own flags and supplies the vector traits `Vec`:
+//   T       the accumulation (and output) type: float or double
+//   Elem    the type of dy rows and packed weights: T, or bfloat16 bits
+//   kPack   consecutive k one step consumes: 1, or 2 for bfloat16 pairs
+//           (the packed panel then holds each channel's pair side by side)
+//   V, kLanes            the accumulator register and its lanes
+//   W, A                 a step's weight vector and broadcast dy value(s)
+//   Zero() LoadW(p) Broadcast(p) BroadcastLast(p) Dot(acc, a, w) Store(p, v)
+// BroadcastLast reads the single element left when depth is odd (kPack 2):
+// it pairs it with a zero, whose packed weight is zero as well. Everything
 // here is in an anonymous namespace, so each translation unit gets its own
 // copy, compiled for its own instruction set.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_X86_TILE_H_
@@ -21,32 +29,60 @@ namespace {
 constexpr int kMR = 6;
 constexpr int kVectors = 2;
 
+// The full traits of a float or double tile from an ISA's basic vector
+// operations (T, V, kLanes, Zero, Load, Broadcast, Fma, Store): elements are
+// the accumulation type, one k per step.
+template <typename Ops>
+struct PlainTraits : Ops {
+  using Elem = typename Ops::T;
+  using W = typename Ops::V;
+  using A = typename Ops::V;
+  static constexpr int kPack = 1;
+  static W LoadW(const Elem* p) { return Ops::Load(p); }
+  static A BroadcastLast(const Elem* p) { return Ops::Broadcast(p); }
+  static typename Ops::V Dot(typename Ops::V acc, A a, W w) { return Ops::Fma(a, w, acc); }
+};
+
 // An M x (NV vectors) tile with M and NV known at compile time: every loop
 // below is unrolled, so the accumulators live in registers (a runtime index
 // into them would force GCC to keep them in memory). Pixel and channel tails
 // get their own instantiation instead of computing padding.
+// One step of the reduction: kPack values of k for every pixel and vector.
+template <typename Vec, int M, int NV, bool kLast>
+inline void Step(const typename Vec::Elem* const* r, int64_t k,
+                 const typename Vec::Elem* w, typename Vec::V (&acc)[M][NV]) {
+  typename Vec::W wv[NV];
+  _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) {
+    wv[v] = Vec::LoadW(w + v * Vec::kLanes * Vec::kPack);
+  }
+  _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
+    const typename Vec::A a = kLast ? Vec::BroadcastLast(r[m] + k) : Vec::Broadcast(r[m] + k);
+    _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[m][v] = Vec::Dot(acc[m][v], a, wv[v]);
+  }
+}
+
 template <typename Vec, int M, int NV>
-void Tile(int64_t taps, int64_t depth, const typename Vec::T* const* rows,
-          const typename Vec::T* packed, typename Vec::T* out,
+void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
+          const typename Vec::Elem* packed, typename Vec::T* out,
           int64_t out_pixel_stride, int n_valid) {
   using T = typename Vec::T;
+  using Elem = typename Vec::Elem;
   using V = typename Vec::V;
-  constexpr int kNR = kVectors * Vec::kLanes;  // packing width
+  constexpr int kNR = kVectors * Vec::kLanes;  // packing width in channels
+  constexpr int kStep = kNR * Vec::kPack;      // packed elements per step
+  const int64_t whole = depth - depth % Vec::kPack;
   V acc[M][NV];
   _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
     _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[m][v] = Vec::Zero();
   }
-  const T* w = packed;
+  const Elem* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
-    const T* r[M];
+    const Elem* r[M];
     _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) r[m] = rows[t * kMR + m];
-    for (int64_t k = 0; k < depth; ++k, w += kNR) {
-      V wv[NV];
-      _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) wv[v] = Vec::Load(w + v * Vec::kLanes);
-      _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
-        const V a = Vec::Broadcast(r[m] + k);
-        _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[m][v] = Vec::Fma(a, wv[v], acc[m][v]);
-      }
+    for (int64_t k = 0; k < whole; k += Vec::kPack, w += kStep) Step<Vec, M, NV, false>(r, k, w, acc);
+    if (Vec::kPack > 1 && whole < depth) {
+      Step<Vec, M, NV, true>(r, whole, w, acc);
+      w += kStep;
     }
   }
   if (n_valid == NV * Vec::kLanes) {
@@ -69,12 +105,12 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::T* const* rows,
 
 template <typename Vec, int M>
 void TileForChannels(int64_t taps, int64_t depth,
-                     const typename Vec::T* const* rows,
-                     const typename Vec::T* packed, typename Vec::T* out,
+                     const typename Vec::Elem* const* rows,
+                     const typename Vec::Elem* packed, typename Vec::T* out,
                      int64_t out_pixel_stride, int n_valid) {
   if (n_valid <= Vec::kLanes) {
     // Half the packing width is padding: skip its FMAs. The packed panel
-    // keeps its full width, so the loop still strides by kNR.
+    // keeps its full width, so the loop still strides by a full step.
     Tile<Vec, M, 1>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
   } else {
     Tile<Vec, M, kVectors>(taps, depth, rows, packed, out, out_pixel_stride,
@@ -83,8 +119,8 @@ void TileForChannels(int64_t taps, int64_t depth,
 }
 
 template <typename Vec>
-void Kernel(int64_t taps, int64_t depth, const typename Vec::T* const* rows,
-            const typename Vec::T* packed, typename Vec::T* out,
+void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
+            const typename Vec::Elem* packed, typename Vec::T* out,
             int64_t out_pixel_stride, int m_valid, int n_valid) {
   switch (m_valid) {
     case 6:
