@@ -38,6 +38,9 @@ def cuda_archs():
 
 WARNINGS = ["-Wall", "-Wextra"]
 
+# The --x86-emulation test variant (tests/test_x86_emulation.py builds it).
+X86_EMULATION_LIBRARY = os.path.join(ROOT, "build", "x86_emulation", "_conv2d_backprop_input_op.so")
+
 
 def read_config():
     if not os.path.exists(CONFIG) or os.environ.get("TF_CUSTOM_OP_RECONFIGURE"):
@@ -145,6 +148,21 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
         f.write("\n")
     print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: no nvcc, TF_CUSTOM_OP_CPU_ONLY=1 or no CUDA sources'})")
     return target
+
+
+def build_x86_emulation_library():
+    """X86_EMULATION_LIBRARY, rebuilt when a source under cc/ or the build
+    description is newer than it."""
+    inputs = [os.path.join(folder, name)
+              for top in ("cc", "build_tools")
+              for folder, _, names in os.walk(os.path.join(ROOT, top)) for name in names]
+    if os.path.exists(X86_EMULATION_LIBRARY):
+        built = os.path.getmtime(X86_EMULATION_LIBRARY)
+        if all(os.path.getmtime(p) <= built for p in inputs):
+            return X86_EMULATION_LIBRARY
+    return build_library(X86_EMULATION_LIBRARY,
+                         build_dir=os.path.join(os.path.dirname(X86_EMULATION_LIBRARY), "obj"),
+                         x86_emulation=True)
 
 
 def main(argv=None):
