@@ -36,11 +36,6 @@ import tensorflow as tf
 
 from tf_custom_op import _builtins, _routing
 
-try:  # private; without it, assume oneDNN is off (the always-correct choice)
-    from tensorflow.python.util import _pywrap_util_port  # pylint: disable=no-name-in-module
-    _ONEDNN = bool(_pywrap_util_port.IsMklEnabled())
-except (ImportError, AttributeError):  # pragma: no cover
-    _ONEDNN = False
 
 _NARROW_FLOATS = (tf.float16, tf.bfloat16)
 
@@ -203,7 +198,7 @@ def _widen(t):
 
 
 def _onednn_float32(dtype):
-    return _ONEDNN and dtype == tf.float32
+    return _builtins.ONEDNN and dtype == tf.float32
 
 
 def _to_nhwc(t):

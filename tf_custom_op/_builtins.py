@@ -7,6 +7,15 @@ in one place and is never the patched version.
 """
 from tensorflow.python.ops import gen_nn_ops  # pylint: disable=no-name-in-module
 
+try:  # private; without it, assume oneDNN is off (the always-correct choice)
+    from tensorflow.python.util import _pywrap_util_port  # pylint: disable=no-name-in-module
+    ONEDNN = bool(_pywrap_util_port.IsMklEnabled())
+except (ImportError, AttributeError):  # pragma: no cover
+    ONEDNN = False
+# ONEDNN: whether this process's TF runs its CPU convolutions through oneDNN
+# (TF_ENABLE_ONEDNN_OPTS, else TF's default for this CPU), read once at import
+# as TF itself does.
+
 
 def _original(name):
     # A module reloaded while patched still finds TensorFlow's function.

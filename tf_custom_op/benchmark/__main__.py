@@ -78,18 +78,20 @@ def main(argv=None):
     if args.worker:
         _worker(args)
         return 0
-    from tf_custom_op.benchmark import report, suite
+    from tf_custom_op.benchmark import machine, report, suite
     import tf_custom_op
     cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
+    where = machine.describe()
+    machine.print_description(where)
     on = _run_worker(argv, onednn=True)
     off = None if args.no_onednn_off else _run_worker(argv, onednn=False)
     results, peak = on["results"], on["sgemm_gflops"]
     off = off and off["results"]
-    rows = report.rows_of(cases, results, off, peak, args.threads)
+    rows = report.rows_of(cases, results, off, peak, args.threads, where["kernels"])
     summary = report.print_table(rows, peak, args.threads, args.repeats)
     os.makedirs(args.out, exist_ok=True)
     meta = {"threads": args.threads, "repeats": args.repeats, "sgemm_gflops": peak,
-            "build": tf_custom_op.build_info()}
+            "build": tf_custom_op.build_info(), "machine": where}
     json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
     report.write_json(json_path, rows, summary, meta)
     png_path = os.path.join(args.out, f"benchmark_t{args.threads}.png")

@@ -17,7 +17,7 @@ def _fmt(value, spec):
     return format(value, spec)
 
 
-def rows_of(cases, results, off_results, peak, threads):
+def rows_of(cases, results, off_results, peak, threads, kernels):
     rows = []
     for case, res, off in zip(cases, results, off_results or [None] * len(cases)):
         ours_gf = case.flops / res["ours"] / 1e9
@@ -30,7 +30,7 @@ def rows_of(cases, results, off_results, peak, threads):
             "tf_gflops": case.flops / res["tf"] / 1e9 if res["tf"] else None,
             "ratio_tf": res["tf"] / res["ours"] if res["tf"] else None,
             "tf_error": res["tf_error"], "max_rel_err": res["max_err"],
-            "extra_mb": case.extra_memory_bytes(threads) / 2**20,
+            "extra_mb": case.extra_memory_bytes(threads, kernels) / 2**20,
         }
         if off is not None:
             row["tf_off_ms"] = off["tf"] * 1e3 if off["tf"] else None

@@ -6,6 +6,8 @@ import numpy as np
 
 from tf_custom_op.geometry import output_size
 
+_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4}
+
 # The layer suite ships inside the package (package data, also in the wheel),
 # so the benchmark runs from any clone or install.
 DEFAULT_LAYERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")
@@ -30,20 +32,29 @@ class Case:
         self.padding = pad
         self.stride, self.dilation = stride, dil
 
-    def extra_memory_bytes(self, threads):
+    def extra_memory_bytes(self, threads, kernels):
         """Peak memory the op allocates beyond its output, mirroring
         cc/kernels/cpu/gather_engine.cc: the packed filter (channel blocks
-        padded to the micro-kernel width) plus, per thread, the staged dy rows
-        and one dx row when the tensors are not float NHWC (or double NHWC)."""
+        padded to the micro-kernel's width nr, K to whole steps of k_pack)
+        plus, per thread, the staged dy rows when dy cannot be read in place
+        (NCHW, or a dtype the kernel does not read) and one dx row when dx
+        is not written in place. `kernels` is the library's kernel report
+        (tf_custom_op._loader.cpu_kernel_report()["kernels"])."""
+        kernel = kernels[self.dtype]
+        nr, k_pack, reads = kernel["nr"], kernel["k_pack"], kernel["reads"]
+        elem = _BYTES[reads.split()[0]]
+        acc = 8 if self.dtype == "float64" else 4  # the accumulation type
         r, s, c, k = self.filter_shape
-        acc = 8 if self.dtype == "float64" else 4
-        width = 8 if self.dtype == "float64" else 16
-        packed = r * s * (-(-c // width) * width) * k * acc
-        n, p, q, _ = self.nhwc_dy
+        padded_k = -(-k // k_pack) * k_pack
+        packed = r * s * (-(-c // nr) * nr) * padded_k * elem
+        _, _, q, _ = self.nhwc_dy
         _, _, w, _ = self.nhwc_input
-        staged = self.data_format == "NCHW" or self.dtype not in ("float32", "float64")
+        nhwc = self.data_format == "NHWC"
+        dy_staged = not (nhwc and reads == self.dtype)
+        dx_staged = not (nhwc and self.dtype in ("float32", "float64", "int32"))
         row_taps = -(-r // self.stride)
-        per_thread = ((row_taps + 1) * q * k + w * c) * acc if staged else 0
+        per_thread = ((row_taps + 1) * q * k * elem if dy_staged else 0) + \
+            (w * c * acc if dx_staged else 0)
         return packed + threads * per_thread
 
     @property
