@@ -22,7 +22,13 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
       packed_(FilterDims{params.filter_rows, params.filter_cols, params.filter_depth,
                          params.groups, params.out_depth_per_group},
               row_plan_, col_plan_, kernel.nr, kernel.k_pack),
-      zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {}
+      zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {
+  // The largest panel of one channel block (the phase with the most taps).
+  const int64_t block_bytes = MaxTapsPerPhase() *
+                              PaddedDepth(params.out_depth_per_group, kernel.k_pack) * kernel.nr *
+                              static_cast<int64_t>(sizeof(Elem));
+  chunk_blocks_ = std::max<int64_t>(1, kChunkPanelBytes / std::max<int64_t>(block_bytes, 1));
+}
 
 template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::SkipZeroRowTile(int64_t taps, int64_t depth,
@@ -130,23 +136,33 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
       const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
       for (int64_t g = 0; g < params_.groups; ++g) {
         for (int64_t rt = 0; rt < row_taps; ++rt) group_rows[rt] = dy_rows[rt] + g * kg;
-        for (int64_t cb = 0; cb < packed_.channel_blocks(); ++cb) {
-          const Elem* weights = packed_.Weights(g, a, static_cast<int64_t>(b), cb, rt_begin);
-          const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
+        // Channel blocks in chunks whose packed panels stay in L2 together;
+        // within a chunk, tile outer and channel block inner: a tile's
+        // indirection is built once for the chunk, its dy rows are read by
+        // every block while in L1, and its dx pixels are written block after
+        // block.
+        for (int64_t cb0 = 0; cb0 < packed_.channel_blocks(); cb0 += chunk_blocks_) {
+          const int64_t cb_end = std::min(packed_.channel_blocks(), cb0 + chunk_blocks_);
           for (int64_t j0 = 0; j0 < cp.count; j0 += mr) {
-            const TileColumns tile{j0, mr, static_cast<int>(std::min<int64_t>(mr, cp.count - j0)),
-                                   Q, K};
+            const TileColumns tile{j0, mr,
+                                   static_cast<int>(std::min<int64_t>(mr, cp.count - j0)), Q, K};
             const bool reads_zero_row = BuildTileIndirection(
-                group_rows.data(), row_taps, col_taps, cp.num_taps, tile,
-                zero_row_.data(), slots.data());
-            Acc* out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg + cb * nr;
-            if (reads_zero_row && !packed_.finite()) {
-              // 0 * Inf would be NaN where TensorFlow skips the tap.
-              SkipZeroRowTile(taps, kg, slots.data(), weights, out, sw * C,
-                              tile.valid, n_valid);
-              continue;
+                group_rows.data(), row_taps, col_taps, cp.num_taps, tile, zero_row_.data(),
+                slots.data());
+            const bool skip_zero_row = reads_zero_row && !packed_.finite();
+            Acc* tile_out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
+            for (int64_t cb = cb0; cb < cb_end; ++cb) {
+              const Elem* weights = packed_.Weights(g, a, static_cast<int64_t>(b), cb, rt_begin);
+              const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
+              Acc* out = tile_out + cb * nr;
+              if (skip_zero_row) {
+                // 0 * Inf would be NaN where TensorFlow skips the tap.
+                SkipZeroRowTile(taps, kg, slots.data(), weights, out, sw * C, tile.valid,
+                                n_valid);
+                continue;
+              }
+              kernel_.fn(taps, kg, slots.data(), weights, out, sw * C, tile.valid, n_valid);
             }
-            kernel_.fn(taps, kg, slots.data(), weights, out, sw * C, tile.valid, n_valid);
           }
         }
       }
