@@ -37,10 +37,11 @@ X86_SOURCES = {
                                               "-mavx512dq", "-mfma"],
     "cc/kernels/cpu/micro_kernel_avx512_bf16.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
                                                    "-mavx512dq", "-mfma", "-mavx512bf16"],
+    "cc/kernels/cpu/micro_kernel_amx.cc": ["-mamx-tile", "-mamx-bf16"],
     "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
 }
 
-# The kernel tester can also run the AVX-512 tiers on a CPU without them
+# The kernel tester can also run the AVX-512 and AMX tiers on a CPU without them
 # (`make cpu-kernel-emulation`, tests/test_cpu_kernels.py): these sources are
 # then compiled with X86_EMULATION_FLAGS and without ISA flags. The kernels
 # (which include cc/kernels/cpu/x86_intrinsics.h) become plain C++ against
@@ -49,6 +50,7 @@ X86_SOURCES = {
 X86_EMULATED_SOURCES = [
     "cc/kernels/cpu/micro_kernel_avx512.cc",
     "cc/kernels/cpu/micro_kernel_avx512_bf16.cc",
+    "cc/kernels/cpu/micro_kernel_amx.cc",
     "cc/kernels/cpu/isa_tier.cc",
 ]
 X86_EMULATION_FLAGS = ["-DTFCO_X86_EMULATION"]

@@ -6,8 +6,8 @@ whose tier this CPU supports, alone and inside the engine, against scalar
 loops. One test per tier reports what ran; a tier the CPU lacks (or that has
 no kernel yet) is a skip whose reason says so (`pytest -rs`).
 
-The same tester is also built with the AVX-512 tiers' kernels compiled as
-plain C++ against cc/kernels/cpu/x86_emulation.h (`make cpu-kernel-emulation`),
+The same tester is also built with the AVX-512 and AMX tiers' kernels compiled
+as plain C++ against cc/kernels/cpu/x86_emulation.h (`make cpu-kernel-emulation`),
 so those kernels run and are checked on every x86-64 machine, whatever its CPU.
 """
 import os
@@ -24,9 +24,10 @@ sys.path.insert(0, ROOT)
 from build_tools import standalone_build  # noqa: E402
 
 TIERS = ["portable", "avx2", "avx512", "avx512_bf16", "amx"]
-EMULATED_TIERS = ["avx512", "avx512_bf16"]
+EMULATED_TIERS = ["avx512", "avx512_bf16", "amx"]
 # Tables that have kernels of the emulated tiers (the tester's dtype column).
-EMULATED_KERNELS = {"avx512": ["float32", "float64"], "avx512_bf16": ["bfloat16"]}
+EMULATED_KERNELS = {"avx512": ["float32", "float64"], "avx512_bf16": ["bfloat16"],
+                    "amx": ["bfloat16"]}
 
 
 def _run_tester(build):

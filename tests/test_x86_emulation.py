@@ -1,15 +1,16 @@
-"""The AVX-512 tiers through TensorFlow, on any x86-64 CPU.
+"""The AVX-512 and AMX tiers through TensorFlow, on any x86-64 CPU.
 
-The op library is built once more with the AVX-512F and AVX512_BF16 kernels
-compiled as plain C++ against cc/kernels/cpu/x86_emulation.h
-(build_tools/op_build.py --x86-emulation, into build/x86_emulation/), and a
-child process loads that library (TF_CUSTOM_OP_LIBRARY) and runs cases of
-every floating dtype through the op. The kernel report must name the
-emulated kernels, so these cases run the 6x32 float, 6x16 double and
-VDPBF16PS bfloat16 tiles, the bfloat16 path that reads dy and the filter as
-bfloat16 pairs in place (NHWC) or staged (NCHW), and the scalar tile taken
-when the filter is not finite. On a machine with AVX512_BF16 the package's
-own library runs the same kernels natively in every other test.
+The op library is built once more with the AVX-512F, AVX512_BF16 and AMX-BF16
+kernels compiled as plain C++ against cc/kernels/cpu/x86_emulation.h
+(build_tools/op_build.py --x86-emulation, into build/x86_emulation/), and
+child processes load that library (TF_CUSTOM_OP_LIBRARY) and run cases of
+every floating dtype through the op: once at the top tier (AMX for bfloat16)
+and once capped at avx512_bf16 (VDPBF16PS). The kernel report must name the
+emulated kernels, so these cases run the 6x32 float, 6x16 double and both
+bfloat16 kernels, the bfloat16 path that reads dy and the filter as bfloat16
+pairs in place (NHWC) or staged (NCHW), and the scalar tile taken when the
+filter is not finite. On a machine with those instructions the package's own
+library runs the same kernels natively in every other test.
 """
 import json
 import os
@@ -95,30 +96,38 @@ def emulated_library():
         pytest.fail(f"the x86 emulation build failed: {err}")
 
 
-def _run(code, library):
-    proc = run_python(code, env={"TF_CUSTOM_OP_LIBRARY": library}, timeout=900)
+# TF_CUSTOM_OP_ISA cap -> (tier reported, bfloat16 kernel expected)
+CAPS = {"amx": ("amx", "amx-bf16-16x32"), "avx512_bf16": ("avx512_bf16", "avx512bf16-6x32")}
+
+
+def _run(code, library, cap):
+    proc = run_python(code, env={"TF_CUSTOM_OP_LIBRARY": library, "TF_CUSTOM_OP_ISA": cap},
+                      timeout=900)
     assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_emulated_avx512_kernels_through_tensorflow(emulated_library):
-    result = _run(CASES_CODE, emulated_library)
+@pytest.mark.parametrize("cap", sorted(CAPS))
+def test_emulated_kernels_through_tensorflow(emulated_library, cap):
+    result = _run(CASES_CODE, emulated_library, cap)
     report = result["report"]
-    assert report["tier"] == "avx512_bf16", report
+    tier, bf16_kernel = CAPS[cap]
+    assert report["tier"] == tier, report
     kernels = {dtype: entry["kernel"] for dtype, entry in report["kernels"].items()}
     assert kernels["float32"] == "avx512-f32-6x32", kernels
     assert kernels["float64"] == "avx512-f64-6x16", kernels
-    assert kernels["bfloat16"] == "avx512bf16-6x32", kernels
+    assert kernels["bfloat16"] == bf16_kernel, kernels
     assert report["kernels"]["bfloat16"]["reads"] == "bfloat16"
     assert result["dtypes"] == ["bfloat16", "float32", "float64"]
     assert result["count"] >= 100
     assert not result["failures"], "\n".join(result["failures"][:10])
 
 
-def test_emulated_bfloat16_kernel_with_nonfinite_filter(emulated_library):
+@pytest.mark.parametrize("cap", sorted(CAPS))
+def test_emulated_bfloat16_kernel_with_nonfinite_filter(emulated_library, cap):
     """Taps outside dy are skipped, not multiplied by zero: Inf and NaN land
     exactly where the reference puts them."""
-    result = _run(NONFINITE_CODE, emulated_library)
+    result = _run(NONFINITE_CODE, emulated_library, cap)
     assert result["nonfinite"] > 0 and result["nonfinite"] < result["size"], result
     assert result["same_nonfinite"], result
     assert result["max_err"] < 0.1, result

@@ -87,7 +87,7 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
   const int mr = kernel.mr, nr = kernel.nr, k_pack = kernel.k_pack;
   bool ok = true;
   for (int64_t taps : {1, 2, 5, 9}) {
-    for (int64_t depth : {1, 2, 3, 8, 17, 64}) {
+    for (int64_t depth : {1, 2, 3, 8, 17, 45, 64}) {
       std::vector<Elem> zero(depth, Elem{});
       std::vector<std::vector<Elem>> storage(taps * mr, std::vector<Elem>(depth));
       std::vector<const Elem*> rows(taps * mr);

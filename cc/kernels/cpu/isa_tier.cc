@@ -3,6 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace tf_custom_op {
 namespace {
 
@@ -12,10 +17,28 @@ constexpr int kTierCount = sizeof(kNames) / sizeof(kNames[0]);
 #if defined(TFCO_X86_EMULATION)
 // The tester's emulation build (build_tools/sources.py): these tiers' kernels
 // are plain C++ there, so they run on any CPU.
-bool Emulated(IsaTier tier) { return tier == IsaTier::kAvx512 || tier == IsaTier::kAvx512Bf16; }
+bool Emulated(IsaTier tier) {
+  return tier == IsaTier::kAvx512 || tier == IsaTier::kAvx512Bf16 || tier == IsaTier::kAmx;
+}
 #else
 bool Emulated(IsaTier) { return false; }
 #endif
+
+// Linux hands out AMX's tile state (XTILEDATA) only to a process that asks
+// for it; a refusal (an older kernel, or a policy) makes the tier unusable,
+// never a crash. Asked once per process.
+bool OsGrantsAmxTiles() {
+#if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
+  static const bool granted = [] {
+    constexpr long kArchReqXcompPerm = 0x1023;  // ARCH_REQ_XCOMP_PERM
+    constexpr long kXfeatureXtiledata = 18;     // XFEATURE_XTILEDATA
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
 
 bool X86Has(IsaTier tier) {
   if (Emulated(tier)) return true;
@@ -37,10 +60,9 @@ bool X86Has(IsaTier tier) {
     case IsaTier::kAvx512Bf16:
       return avx512 && __builtin_cpu_supports("avx512bf16");
     case IsaTier::kAmx:
-      // AMX also needs the OS to grant the tile state (arch_prctl): a kernel
-      // of that tier must ask for it and fall back when refused.
       return avx512 && __builtin_cpu_supports("avx512bf16") &&
-             __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
+             __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+             OsGrantsAmxTiles();
   }
   return false;
 #else

@@ -77,6 +77,8 @@ extern const MicroKernel<float> kAvx512FloatKernel;
 extern const MicroKernel<double> kAvx512DoubleKernel;
 // AVX512_BF16 kernel (micro_kernel_avx512_bf16.cc): VDPBF16PS on pairs.
 extern const MicroKernel<float, BFloat16Bits> kAvx512Bf16Kernel;
+// AMX-BF16 kernel (micro_kernel_amx.cc): TDPBF16PS on 16 x 32 tiles.
+extern const MicroKernel<float, BFloat16Bits> kAmxBf16Kernel;
 #endif
 
 }  // namespace tf_custom_op

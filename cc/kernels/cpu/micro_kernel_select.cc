@@ -44,6 +44,7 @@ const KernelEntry<int32_t> kInt32Table[] = {
 // masks competing with the FMAs for the same ports.
 const KernelEntry<float, BFloat16Bits> kBf16Table[] = {
 #if TFCO_X86
+    {IsaTier::kAmx, &kAmxBf16Kernel},  // micro_kernel_amx.cc, 16x32
     {IsaTier::kAvx512Bf16, &kAvx512Bf16Kernel},  // micro_kernel_avx512_bf16.cc, 6x32
 #endif
     {IsaTier::kPortable, nullptr},  // none: the float table instead

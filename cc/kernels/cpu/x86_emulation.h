@@ -10,11 +10,21 @@
 // as zero, adds the odd product before the even one, rounds each addition to
 // nearest even and flushes denormal results to zero. Not emulated: exceptions
 // and MXCSR modes (the kernels run with the defaults), and timings.
+//
+// AMX: a per-thread tile file configured from the 64-byte tile configuration
+// in memory, parsed with the hardware's layout, and strict where the hardware
+// faults: using tiles before _tile_loadconfig or after _tile_release, a
+// palette other than 1, rows > 16 or bytes per row > 64, touching a tile the
+// configuration leaves empty, and a TDPBF16PS whose tile shapes do not match
+// all abort the process (the tester then fails). TDPBF16PS accumulates each
+// pair like VDPBF16PS.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_X86_EMULATION_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_X86_EMULATION_H_
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 // The register types, as arrays of lanes (the names are the compiler's own so
@@ -106,6 +116,114 @@ inline __m512 _mm512_dpbf16_ps(__m512 acc, __m512bh a, __m512bh b) {
     acc.lane[i] = sum;
   }
   return acc;
+}
+
+// --- AMX -------------------------------------------------------------------
+
+namespace tfco_x86_emulation {
+
+struct AmxState {
+  bool configured = false;
+  uint8_t rows[8] = {};
+  uint16_t colsb[8] = {};
+  uint8_t tile[8][16][64] = {};
+};
+
+inline AmxState& Amx() {
+  static thread_local AmxState state;
+  return state;
+}
+
+[[noreturn]] inline void AmxFault(const char* what) {
+  std::fprintf(stderr, "x86 emulation: AMX fault: %s\n", what);
+  std::abort();
+}
+
+inline AmxState& ConfiguredTile(int t) {
+  AmxState& s = Amx();
+  if (!s.configured) AmxFault("tile used without a loaded configuration");
+  if (t < 0 || t > 7 || s.rows[t] == 0 || s.colsb[t] == 0) AmxFault("tile not configured");
+  return s;
+}
+
+}  // namespace tfco_x86_emulation
+
+// The 64-byte configuration: palette id (byte 0), start row (byte 1), 14
+// reserved bytes, 16 x uint16 bytes per row (bytes 16-47), 16 x uint8 rows
+// (bytes 48-63); tiles 0-7 exist.
+inline void _tile_loadconfig(const void* config) {
+  using tfco_x86_emulation::AmxFault;
+  const uint8_t* bytes = static_cast<const uint8_t*>(config);
+  tfco_x86_emulation::AmxState& s = tfco_x86_emulation::Amx();
+  if (bytes[0] != 1) AmxFault("palette must be 1");
+  for (int i = 2; i < 16; ++i) {
+    if (bytes[i] != 0) AmxFault("reserved configuration bytes must be zero");
+  }
+  for (int t = 0; t < 8; ++t) {
+    uint16_t colsb;
+    std::memcpy(&colsb, bytes + 16 + 2 * t, sizeof(colsb));
+    const uint8_t rows = bytes[48 + t];
+    if (rows > 16 || colsb > 64) AmxFault("tile larger than 16 rows x 64 bytes");
+    if ((rows == 0) != (colsb == 0)) AmxFault("tile with rows but no bytes, or bytes but no rows");
+    s.rows[t] = rows;
+    s.colsb[t] = colsb;
+  }
+  std::memset(s.tile, 0, sizeof(s.tile));  // loading a configuration zeroes the tiles
+  s.configured = true;
+}
+
+inline void _tile_release() {
+  tfco_x86_emulation::Amx() = tfco_x86_emulation::AmxState();
+}
+
+inline void _tile_zero(int t) {
+  std::memset(tfco_x86_emulation::ConfiguredTile(t).tile[t], 0, sizeof(uint8_t[16][64]));
+}
+
+inline void _tile_loadd(int t, const void* base, long stride) {
+  tfco_x86_emulation::AmxState& s = tfco_x86_emulation::ConfiguredTile(t);
+  std::memset(s.tile[t], 0, sizeof(uint8_t[16][64]));
+  for (int r = 0; r < s.rows[t]; ++r) {
+    std::memcpy(s.tile[t][r], static_cast<const uint8_t*>(base) + r * stride, s.colsb[t]);
+  }
+}
+
+inline void _tile_stored(int t, void* base, long stride) {
+  tfco_x86_emulation::AmxState& s = tfco_x86_emulation::ConfiguredTile(t);
+  for (int r = 0; r < s.rows[t]; ++r) {
+    std::memcpy(static_cast<uint8_t*>(base) + r * stride, s.tile[t][r], s.colsb[t]);
+  }
+}
+
+// TDPBF16PS: C[m][n] (float) += A[m][2k+1] * B[k][2n+1], then += A[m][2k] *
+// B[k][2n], over the k pairs of A's row (B's rows).
+inline void _tile_dpbf16ps(int c, int a, int b) {
+  using tfco_x86_emulation::AmxFault;
+  using tfco_x86_emulation::Bf16ToFloatFlushed;
+  using tfco_x86_emulation::FlushDenormal;
+  tfco_x86_emulation::ConfiguredTile(c);
+  tfco_x86_emulation::ConfiguredTile(a);
+  tfco_x86_emulation::AmxState& s = tfco_x86_emulation::ConfiguredTile(b);
+  if (c == a || c == b || a == b) AmxFault("TDPBF16PS needs three distinct tiles");
+  if (s.rows[c] != s.rows[a] || s.colsb[c] != s.colsb[b] || s.colsb[a] != 4 * s.rows[b]) {
+    AmxFault("TDPBF16PS tile shapes do not match");
+  }
+  for (int m = 0; m < s.rows[c]; ++m) {
+    for (int n = 0; n < s.colsb[c] / 4; ++n) {
+      float sum;
+      std::memcpy(&sum, &s.tile[c][m][4 * n], sizeof(sum));
+      for (int k = 0; k < s.rows[b]; ++k) {
+        uint16_t a_even, a_odd, b_even, b_odd;
+        std::memcpy(&a_even, &s.tile[a][m][4 * k], 2);
+        std::memcpy(&a_odd, &s.tile[a][m][4 * k + 2], 2);
+        std::memcpy(&b_even, &s.tile[b][k][4 * n], 2);
+        std::memcpy(&b_odd, &s.tile[b][k][4 * n + 2], 2);
+        sum = FlushDenormal(std::fma(Bf16ToFloatFlushed(a_odd), Bf16ToFloatFlushed(b_odd), sum));
+        sum = FlushDenormal(std::fma(Bf16ToFloatFlushed(a_even), Bf16ToFloatFlushed(b_even), sum));
+      }
+      std::memcpy(&s.tile[c][m][4 * n], &sum, sizeof(sum));
+    }
+  }
 }
 
 #endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_X86_EMULATION_H_
