@@ -143,9 +143,9 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
         // block.
         for (int64_t cb0 = 0; cb0 < packed_.channel_blocks(); cb0 += chunk_blocks_) {
           const int64_t cb_end = std::min(packed_.channel_blocks(), cb0 + chunk_blocks_);
-          for (int64_t j0 = 0; j0 < cp.count; j0 += mr) {
-            const TileColumns tile{j0, mr,
-                                   static_cast<int>(std::min<int64_t>(mr, cp.count - j0)), Q, K};
+          for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
+            width = TileWidthAt(j0, cp.count, mr);
+            const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
             const bool reads_zero_row = BuildTileIndirection(
                 group_rows.data(), row_taps, col_taps, cp.num_taps, tile, zero_row_.data(),
                 slots.data());

@@ -22,6 +22,16 @@ struct TileColumns {
   int64_t pixel_stride; // elements between consecutive dy pixels (K)
 };
 
+// Pixels of the tile that starts at phase-local index `first` of `count`:
+// MR, except that the last two tiles share what is left when it is between
+// MR and 2 MR pixels (56 = 8 x 6 + 4 + 4 rather than 9 x 6 + 2): a narrow
+// tile has too few independent accumulators to keep the FMA units busy.
+inline int TileWidthAt(int64_t first, int64_t count, int mr) {
+  const int64_t left = count - first;
+  if (left <= mr || left >= 2 * mr) return static_cast<int>(left < mr ? left : mr);
+  return static_cast<int>((left + 1) / 2);
+}
+
 // Fills `slots` with row_taps x col_taps x mr pointers: for row tap rt
 // (`dy_rows[rt]` is its dy row, already offset to the group's channels),
 // column tap ct and pixel m, the dy pixel j0 + m + col_taps[ct].offset, or
