@@ -13,6 +13,7 @@ import pytest
 from support.cases import MEDIUM_CASES, random_cases
 from support.compare import check_case
 from support.processes import run_python
+from tf_custom_op import _loader
 
 SWEEP = random_cases(480, seed=20240521)
 
@@ -48,26 +49,32 @@ def test_sweep_covers_the_space():
     assert len(combos) == 8, combos
 
 
-# The micro-kernel choice is cached per process: the portable kernels get
-# their own interpreter. Every float32 / float64 case of a subset (the ones
-# that reach a micro-kernel), plus a few of the others.
-PORTABLE = [c for c in random_cases(160, seed=777)
-            if c.dtype in ("float32", "float64")][:70] + \
+# The micro-kernel choice is cached per process: every tier this CPU has
+# below the one the sweep above runs at gets its own interpreter, capped with
+# TF_CUSTOM_OP_ISA (portable everywhere; avx2, avx512 and avx512_bf16 on the
+# CPUs that have a higher tier). Every float32 / float64 case of a subset (the
+# ones that reach a micro-kernel), plus a few of the others.
+TIERS = ["portable", "avx2", "avx512", "avx512_bf16", "amx"]
+LOWER_TIERS = TIERS[:TIERS.index(_loader.cpu_kernel_report()["tier"])]
+SUBSET = [c for c in random_cases(160, seed=777)
+          if c.dtype in ("float32", "float64")][:70] + \
     [c for c in random_cases(40, seed=778) if c.dtype not in ("float32", "float64")][:15] + \
     MEDIUM_CASES
 
 
-def test_portable_micro_kernels():
+@pytest.mark.parametrize("tier", LOWER_TIERS)
+def test_lower_tier_micro_kernels(tier):
     code = f"""
         import json, os, sys
+        from tf_custom_op import _loader
         from support.cases import MEDIUM_CASES, random_cases
         from support.compare import check_case
-        assert os.environ["TF_CUSTOM_OP_ISA"] == "portable"
+        assert _loader.cpu_kernel_report()["tier"] == "{tier}"
         cases = random_cases(160, seed=777)
         cases = [c for c in cases if c.dtype in ("float32", "float64")][:70] + \\
             [c for c in random_cases(40, seed=778)
              if c.dtype not in ("float32", "float64")][:15] + MEDIUM_CASES
-        assert len(cases) == {len(PORTABLE)}
+        assert len(cases) == {len(SUBSET)}
         failures = []
         oracles = []
         for c in cases:
@@ -77,11 +84,11 @@ def test_portable_micro_kernels():
                 failures.append(str(e))
         print(json.dumps({{"failures": failures, "oracles": oracles}}))
     """
-    proc = run_python(code, env={"TF_CUSTOM_OP_ISA": "portable"})
+    proc = run_python(code, env={"TF_CUSTOM_OP_ISA": tier})
     assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert not result["failures"], "\n".join(result["failures"][:10])
-    assert len(result["oracles"]) == len(PORTABLE)
+    assert len(result["oracles"]) == len(SUBSET)
     assert "tf" in result["oracles"]
 
 
