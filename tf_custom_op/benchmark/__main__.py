@@ -18,6 +18,9 @@ def _parse(argv):
     parser.add_argument("layers", nargs="?", default=None, help="layers.json (default: the suite shipped in the package)")
     parser.add_argument("--threads", type=int, default=2, help="TF intra-op threads (default 2)")
     parser.add_argument("--repeats", type=int, default=7, help="timings per op, best kept (default 7)")
+    parser.add_argument("--min-seconds", type=float, default=1.0,
+                        help="keep timing a layer until this long has passed (default 1): "
+                             "sub-millisecond layers then get hundreds of samples, not 7")
     parser.add_argument("--short", action="store_true", help="only the fp32 NHWC headline layers")
     parser.add_argument("--only", default=None, help="comma-separated layer names to run")
     parser.add_argument("--no-onednn-off", action="store_true", help="skip the oneDNN-off subprocess")
@@ -44,7 +47,7 @@ def _run_cases(args):
     cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
     results = []
     for case in cases:
-        results.append(timing.time_case(case, args.repeats))
+        results.append(timing.time_case(case, args.repeats, args.min_seconds))
         print(f"  timed {case.name}", file=sys.stderr, flush=True)
     return cases, results
 
@@ -88,9 +91,11 @@ def main(argv=None):
     results, peak = on["results"], on["sgemm_gflops"]
     off = off and off["results"]
     rows = report.rows_of(cases, results, off, peak, args.threads, where["kernels"])
-    summary = report.print_table(rows, peak, args.threads, args.repeats)
+    summary = report.print_table(rows, peak, args.threads, args.repeats,
+                                 min_seconds=args.min_seconds)
     os.makedirs(args.out, exist_ok=True)
-    meta = {"threads": args.threads, "repeats": args.repeats, "sgemm_gflops": peak,
+    meta = {"threads": args.threads, "repeats": args.repeats, "min_seconds": args.min_seconds,
+            "sgemm_gflops": peak,
             "build": tf_custom_op.build_info(), "machine": where}
     json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
     report.write_json(json_path, rows, summary, meta)

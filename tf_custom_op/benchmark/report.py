@@ -40,10 +40,11 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
     return rows
 
 
-def print_table(rows, peak, threads, repeats, file=None):
+def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
     header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
               f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8}")
-    print(f"threads={threads}  best of {repeats}  sgemm peak={peak:.0f} GFLOP/s  "
+    samples = f"best of {repeats}" + (f" (or of {min_seconds:g} s of samples)" if min_seconds else "")
+    print(f"threads={threads}  {samples}  sgemm peak={peak:.0f} GFLOP/s  "
           "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0)", file=file)
     print(header, file=file)
     print("-" * len(header), file=file)
