@@ -3,7 +3,7 @@
 // The engine computes in the accumulation type (float for half, bfloat16 and
 // float; double; int32) on NHWC. It reads dy and the filter in its element
 // type: the accumulation type, or bfloat16 itself where a bfloat16 kernel is
-// usable (AVX512_BF16 or AVX2: element_types.h). Other dtypes and NCHW are
+// usable (AMX or AVX512_BF16: element_types.h). Other dtypes and NCHW are
 // converted around it; the result is rounded once, on the way out.
 #include <cstring>
 #include <type_traits>

@@ -2,8 +2,8 @@
 // the few facts about them it needs: widening to the accumulation type and
 // finiteness. An element type is either the accumulation type itself (float,
 // double, int32) or bfloat16 kept as its bits, which the bfloat16 kernels
-// read in pairs (AVX512_BF16's VDPBF16PS, or a shift to float on AVX2)
-// instead of having every dy row widened to float first. Free of TF headers:
+// read in pairs (AVX512_BF16's VDPBF16PS, AMX's TDPBF16PS) instead of
+// having every dy row widened to float first. Free of TF headers:
 // BFloat16Bits has the layout of Eigen::bfloat16 (one uint16 of bits).
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_ELEMENT_TYPES_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_ELEMENT_TYPES_H_

@@ -1,7 +1,7 @@
 // The CPU engine's driver: walks the dx rows a caller asks for and, per
-// (row phase, column phase, group, channel block, tile of MR pixels), hands a
-// micro-kernel the tile's indirection and packed weights
-// (see docs/DESIGN.md, sections 1-2).
+// (row phase, column phase, group, chunk of channel blocks whose panels fit
+// L2, tile of MR pixels, channel block), hands a micro-kernel the tile's
+// indirection and packed weights (see docs/DESIGN.md, sections 1-2).
 //
 // The parts it drives live apart and can be tested and reused alone:
 //   phase_plan.h        which filter taps land on which phase (the math)

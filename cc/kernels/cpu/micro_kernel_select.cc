@@ -2,8 +2,8 @@
 // baseline flags: nothing here may execute an AVX instruction.
 //
 // To add a kernel: its translation unit with its ISA flags
-// (build_tools/sources.py) and one line in the table of its accumulation
-// type below, above the kernels it beats.
+// (build_tools/sources.py) and one line in the table of its accumulation and
+// element types below, above the kernels it beats.
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
