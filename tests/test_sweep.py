@@ -54,8 +54,8 @@ def test_sweep_covers_the_space():
 # TF_CUSTOM_OP_ISA (portable everywhere; avx2, avx512 and avx512_bf16 on the
 # CPUs that have a higher tier). Every float32 / float64 case of a subset (the
 # ones that reach a micro-kernel), plus a few of the others.
-TIERS = ["portable", "avx2", "avx512", "avx512_bf16", "amx"]
-LOWER_TIERS = TIERS[:TIERS.index(_loader.cpu_kernel_report()["tier"])]
+_REPORT = _loader.cpu_kernel_report()
+LOWER_TIERS = _REPORT["tiers"][:_REPORT["tiers"].index(_REPORT["tier"])]
 SUBSET = [c for c in random_cases(160, seed=777)
           if c.dtype in ("float32", "float64")][:70] + \
     [c for c in random_cases(40, seed=778) if c.dtype not in ("float32", "float64")][:15] + \

@@ -20,6 +20,9 @@ PackedFilter<Elem>::PackedFilter(const FilterDims& dims, const AxisPlan& row_pla
     for (const AxisPhase& cp : col_plan_.phases) {
       panel_offsets_.push_back(offset);
       offset += rp.num_taps * cp.num_taps * per_tap;
+      max_block_run_bytes_ = std::max<int64_t>(
+          max_block_run_bytes_, rp.num_taps * cp.num_taps * padded_depth_ * nr_ *
+                                    static_cast<int64_t>(sizeof(Elem)));
     }
   }
   group_stride_ = offset;

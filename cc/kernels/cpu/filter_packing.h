@@ -59,6 +59,9 @@ class PackedFilter {
                       int64_t channel_block, int64_t first_row_tap) const;
 
   int64_t channel_blocks() const { return channel_blocks_; }
+  // Bytes of the largest run Weights() can return: one channel block of the
+  // phase with the most taps.
+  int64_t MaxBlockRunBytes() const { return max_block_run_bytes_; }
   // False when the filter holds Inf or NaN (see GatherEngine's tile that
   // skips taps outside dy).
   bool finite() const { return finite_; }
@@ -77,6 +80,7 @@ class PackedFilter {
   int64_t padded_depth_;    // PaddedDepth(K_g, k_pack)
   int64_t channel_blocks_;  // ceil(C_g / NR)
   int64_t group_stride_;    // packed elements per group
+  int64_t max_block_run_bytes_ = 0;
   std::vector<int64_t> panel_offsets_;
   std::vector<Elem> packed_;
   bool finite_ = true;

@@ -23,11 +23,8 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
                          params.groups, params.out_depth_per_group},
               row_plan_, col_plan_, kernel.nr, kernel.k_pack),
       zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {
-  // The largest panel of one channel block (the phase with the most taps).
-  const int64_t block_bytes = MaxTapsPerPhase() *
-                              PaddedDepth(params.out_depth_per_group, kernel.k_pack) * kernel.nr *
-                              static_cast<int64_t>(sizeof(Elem));
-  chunk_blocks_ = std::max<int64_t>(1, kChunkPanelBytes / std::max<int64_t>(block_bytes, 1));
+  chunk_blocks_ = std::max<int64_t>(
+      1, kChunkPanelBytes / std::max<int64_t>(packed_.MaxBlockRunBytes(), 1));
 }
 
 template <typename Acc, typename Elem>

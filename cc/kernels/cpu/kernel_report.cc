@@ -1,5 +1,5 @@
 // What the CPU kernel runs on this machine, for the benchmark report and the
-// tests: the usable tier and, per dtype, the micro-kernel, its tile and the
+// tests: the tiers in order, the usable one and, per dtype, the micro-kernel, its tile and the
 // element type it reads. Exported as a C function so that Python reads it
 // with ctypes from the loaded library (tf_custom_op/_loader.py,
 // cpu_kernel_report); the choice itself is made in micro_kernel_select.cc.
@@ -28,7 +28,11 @@ std::string Describe() {
   const MicroKernel<float, BFloat16Bits>* bf16 = SelectBf16Kernel();
   const char* half_rows = SelectHalfConverter() != nullptr ? "float32 (rows widened with F16C)"
                                                            : "float32 (rows widened)";
-  std::string json = "{\"tier\": \"";
+  std::string json = "{\"tiers\": [";
+  for (int i = 0; i <= static_cast<int>(IsaTier::kAmx); ++i) {
+    json += std::string(i ? ", " : "") + "\"" + IsaTierName(static_cast<IsaTier>(i)) + "\"";
+  }
+  json += "], \"tier\": \"";
   json += IsaTierName(MaxUsableTier());
   json += "\", \"kernels\": {";
   json += Entry("float32", f32, "float32") + ", ";
@@ -44,8 +48,8 @@ std::string Describe() {
 }  // namespace
 }  // namespace tf_custom_op
 
-// JSON: {"tier": ..., "kernels": {dtype: {"kernel", "mr", "nr", "k_pack",
-// "reads"}}}. The string lives as long as the library.
+// JSON: {"tiers": [every tier, lowest first], "tier": the usable one,
+// "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads"}}}. The string lives as long as the library.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_kernel_report() {
   static const std::string report = tf_custom_op::Describe();
   return report.c_str();

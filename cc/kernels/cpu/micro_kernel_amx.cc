@@ -69,7 +69,7 @@ void AmxBf16Kernel(int64_t taps, int64_t depth, const BFloat16Bits* const* rows,
   // The A block of one tap: 16 rows of whole pairs (an odd depth gets a zero).
   const int64_t a_stride = 2 * pairs;  // bfloat16 values per row
   thread_local std::vector<BFloat16Bits> a_block;
-  a_block.assign(static_cast<size_t>(kRows * a_stride), BFloat16Bits{0});
+  a_block.resize(static_cast<size_t>(kRows * a_stride));
   const TileConfig config = MakeConfig(tail_pairs);
   _tile_loadconfig(&config);
   _tile_zero(0);
@@ -79,8 +79,9 @@ void AmxBf16Kernel(int64_t taps, int64_t depth, const BFloat16Bits* const* rows,
   const BFloat16Bits* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
     for (int m = 0; m < kRows; ++m) {
-      std::memcpy(a_block.data() + m * a_stride, rows[t * kRows + m],
-                  static_cast<size_t>(depth) * sizeof(BFloat16Bits));
+      BFloat16Bits* a_row = a_block.data() + m * a_stride;
+      std::memcpy(a_row, rows[t * kRows + m], static_cast<size_t>(depth) * sizeof(BFloat16Bits));
+      if (depth < a_stride) a_row[depth] = BFloat16Bits{0};  // the odd k's partner
     }
     for (int64_t s = 0; s < full_steps; ++s, w += kRows * kChannels * 2) {
       _tile_loadd(2, a_block.data() + s * kStepK, a_bytes);

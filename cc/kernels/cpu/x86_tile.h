@@ -43,10 +43,6 @@ struct PlainTraits : Ops {
   static typename Ops::V Dot(typename Ops::V acc, A a, W w) { return Ops::Fma(a, w, acc); }
 };
 
-// An M x (NV vectors) tile with M and NV known at compile time: every loop
-// below is unrolled, so the accumulators live in registers (a runtime index
-// into them would force GCC to keep them in memory). Pixel and channel tails
-// get their own instantiation instead of computing padding.
 // One step of the reduction: kPack values of k for every pixel and vector.
 template <typename Vec, int M, int NV, bool kLast>
 inline void Step(const typename Vec::Elem* const* r, int64_t k,
@@ -61,6 +57,10 @@ inline void Step(const typename Vec::Elem* const* r, int64_t k,
   }
 }
 
+// An M x (NV vectors) tile with M and NV known at compile time: every loop
+// below is unrolled, so the accumulators live in registers (a runtime index
+// into them would force GCC to keep them in memory). Pixel and channel tails
+// get their own instantiation instead of computing padding.
 template <typename Vec, int M, int NV>
 void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
           const typename Vec::Elem* packed, typename Vec::T* out,
