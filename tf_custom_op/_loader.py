@@ -82,9 +82,11 @@ def raw_op():
 def cpu_kernel_report():
     """What the CPU kernel runs here, read from the loaded library: every
     instruction-set tier, lowest first, the usable one (after
-    TF_CUSTOM_OP_ISA) and, per dtype, the micro-kernel, its tile (mr x nr),
-    k_pack and the element type it reads. {"tiers": ["portable", ...],
-    "tier": "avx2", "kernels": {"float32": {"kernel": ..., "mr": 6, ...}}}"""
+    TF_CUSTOM_OP_ISA), the dx size from which dx is written with streaming
+    (non-temporal) stores and, per dtype, the micro-kernel, its tile
+    (mr x nr), k_pack, the element type it reads and whether it streams.
+    {"tiers": ["portable", ...], "tier": "avx2", "stream_dx_bytes": 8388608,
+    "kernels": {"float32": {"kernel": ..., "mr": 6, ..., "streams": true}}}"""
     import ctypes
     op_module()  # loaded by TF first: the library needs TF's framework
     library = ctypes.CDLL(library_path())

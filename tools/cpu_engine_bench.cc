@@ -30,6 +30,22 @@ using tf_custom_op::MicroKernel;
 
 namespace {
 
+// A float buffer on a 64-byte boundary.
+class AlignedFloats {
+ public:
+  AlignedFloats(size_t size, float value)
+      : data_(static_cast<float*>(std::aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64))) {
+    std::fill(data_, data_ + size, value);
+  }
+  ~AlignedFloats() { std::free(data_); }
+  AlignedFloats(const AlignedFloats&) = delete;
+  AlignedFloats& operator=(const AlignedFloats&) = delete;
+  float* data() { return data_; }
+
+ private:
+  float* data_;
+};
+
 double ThreadSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -111,9 +127,11 @@ int main(int argc, char** argv) {
   const MicroKernel<float>& kernel =
       portable ? tf_custom_op::kPortableFloatKernel : tf_custom_op::SelectFloatKernel();
 
-  std::vector<float> dy(p.batch * p.out_rows * p.out_cols * p.out_depth, 1.0f);
-  std::vector<float> w(p.filter_rows * p.filter_cols * p.in_depth * p.out_depth, 0.5f);
-  std::vector<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth);
+  // 64-byte aligned, as TensorFlow allocates tensors: the engine's
+  // line-aligned (streaming) stores depend on it.
+  AlignedFloats dy(p.batch * p.out_rows * p.out_cols * p.out_depth, 1.0f);
+  AlignedFloats w(p.filter_rows * p.filter_cols * p.in_depth * p.out_depth, 0.5f);
+  AlignedFloats dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 0.0f);
   const double flops = 2.0 * p.batch * p.out_rows * p.out_cols * p.out_depth *
                        p.filter_rows * p.filter_cols * p.in_depth;
   double best = 1e30;

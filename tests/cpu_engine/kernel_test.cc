@@ -8,10 +8,11 @@
 //   1. the micro-kernel alone against a scalar loop, over pixel tails
 //      (m_valid 1..MR), channel tails (n_valid 1..NR), tap counts and depths,
 //      including rows that point at the zero row, and that nothing is written
-//      outside the m_valid x n_valid tile;
+//      outside the m_valid x n_valid tile; its streaming variant (stream_fn)
+//      too, on line-aligned tiles (non-temporal stores) and on others;
 //   2. the whole engine (packing, indirection, driver) with that kernel
 //      against a direct loop over the convolution, on strided, dilated,
-//      padded and grouped problems;
+//      padded and grouped problems, with dx streamed and not;
 // and prints one line per kernel: which ran, and which were skipped because
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
@@ -48,6 +49,25 @@ void Report(bool ok, const std::string& what) {
   (ok ? g_passed : g_failed)++;
   if (!ok) std::printf("FAIL %s\n", what.c_str());
 }
+
+// A zero-filled buffer whose data() is 64-byte aligned, as TensorFlow
+// allocates tensors (the streaming stores need whole, aligned lines).
+template <typename T>
+class AlignedBuffer {
+ public:
+  AlignedBuffer(size_t size, T value) : storage_(size + 64 / sizeof(T) + 1, value), size_(size) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.data());
+    data_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(T);
+  }
+  T* data() { return data_; }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_[i]; }
+
+ private:
+  std::vector<T> storage_;
+  size_t size_;
+  T* data_;
+};
 
 template <typename Elem>
 Elem Random(std::mt19937& rng) {
@@ -101,31 +121,39 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
         for (int64_t k = 0; k < depth; ++k)
           for (int n = 0; n < nr; ++n)
             packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)] = Random<Elem>(rng);
-      for (int m_valid = 1; m_valid <= mr; ++m_valid) {
-        for (int n_valid = 1; n_valid <= nr; ++n_valid) {
-          const int64_t stride = nr + 3;  // pixels apart by more than a tile
-          const Acc sentinel = static_cast<Acc>(77);
-          std::vector<Acc> out((mr + 1) * stride, sentinel);
-          kernel.fn(taps, depth, rows.data(), packed.data(), out.data(), stride, m_valid,
-                    n_valid);
-          for (int m = 0; m <= mr; ++m) {
-            for (int64_t n = 0; n < stride; ++n) {
-              const Acc got = out[m * stride + n];
-              if (m >= m_valid || n >= n_valid) {
-                ok = ok && got == sentinel;  // written outside the tile
-                continue;
-              }
-              double want = 0, magnitude = 0;
-              for (int64_t t = 0; t < taps; ++t) {
-                for (int64_t k = 0; k < depth; ++k) {
-                  const double term =
-                      Value<Acc>(rows[t * mr + m][k]) *
-                      Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
-                  want += term;
-                  magnitude += std::fabs(term);
+      // Pixels apart by more than a tile: by a whole number of lines (the
+      // streaming variant then streams full tiles), and by an odd amount.
+      const int64_t line = 64 / sizeof(Acc);
+      const int64_t strides[] = {(nr + line) / line * line, nr + 3};
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool streaming = variant >= 2;
+        const int64_t stride = strides[variant % 2];
+        if (streaming && kernel.stream_fn == nullptr) continue;
+        for (int m_valid = 1; m_valid <= mr; ++m_valid) {
+          for (int n_valid = 1; n_valid <= nr; ++n_valid) {
+            const Acc sentinel = static_cast<Acc>(77);
+            AlignedBuffer<Acc> out((mr + 1) * stride, sentinel);
+            (streaming ? kernel.stream_fn : kernel.fn)(taps, depth, rows.data(), packed.data(),
+                                                       out.data(), stride, m_valid, n_valid);
+            for (int m = 0; m <= mr; ++m) {
+              for (int64_t n = 0; n < stride; ++n) {
+                const Acc got = out[m * stride + n];
+                if (m >= m_valid || n >= n_valid) {
+                  ok = ok && got == sentinel;  // written outside the tile
+                  continue;
                 }
+                double want = 0, magnitude = 0;
+                for (int64_t t = 0; t < taps; ++t) {
+                  for (int64_t k = 0; k < depth; ++k) {
+                    const double term =
+                        Value<Acc>(rows[t * mr + m][k]) *
+                        Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
+                    want += term;
+                    magnitude += std::fabs(term);
+                  }
+                }
+                ok = ok && Close(got, want, magnitude);
               }
-              ok = ok && Close(got, want, magnitude);
             }
           }
         }
@@ -144,7 +172,8 @@ struct Shape {
 // 2. The engine with that kernel (dy and dx used in place) against a direct
 // loop over the convolution.
 template <typename Acc, typename Elem>
-bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, std::mt19937& rng) {
+bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
+                 std::mt19937& rng) {
   ConvProblem p{};
   p.batch = s.n;
   p.in_rows = s.h;
@@ -169,9 +198,10 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, std::mt19
   std::vector<Elem> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
   for (auto& v : w) v = Random<Elem>(rng);
   for (auto& v : dy) v = Random<Elem>(rng);
-  std::vector<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
+  AlignedBuffer<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
 
   GatherEngine<Acc, Elem> engine(p, kernel);
+  engine.set_stream_dx(stream_dx);
   engine.PackFilter(w.data());
   tf_custom_op::InPlaceNhwcIO<Acc, Elem> io(p, dy.data(), dx.data());
   engine.ComputeRows(io, 0, engine.NumRowUnits());
@@ -214,6 +244,8 @@ const Shape kShapes[] = {
     {3, 5, 5, 17, 1, 33, 1, 1, 1, 1, 1, 1, PaddingKind::kValid, {}},  // 1x1: a plain GEMM
     {1, 4, 23, 2, 1, 3, 5, 5, 2, 3, 1, 1, PaddingKind::kExplicit, {4, 4, 4, 4}},
     {1, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+    // Pixels a whole number of lines apart: full tiles that can be streamed.
+    {2, 5, 13, 32, 1, 9, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
 };
 
 template <typename Acc, typename Elem>
@@ -231,9 +263,13 @@ void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& r
     int shape_index = 0;
     bool engine_ok = true;
     for (const Shape& shape : kShapes) {
-      const bool ok = CheckEngine(*entry.kernel, shape, rng);
-      Report(ok, std::string(entry.kernel->name) + " engine shape " + std::to_string(shape_index));
-      engine_ok = engine_ok && ok;
+      for (bool stream_dx : {false, true}) {
+        if (stream_dx && entry.kernel->stream_fn == nullptr) continue;
+        const bool ok = CheckEngine(*entry.kernel, shape, stream_dx, rng);
+        Report(ok, std::string(entry.kernel->name) + " engine shape " +
+                       std::to_string(shape_index) + (stream_dx ? " (dx streamed)" : ""));
+        engine_ok = engine_ok && ok;
+      }
       ++shape_index;
     }
     std::printf("%s %-22s %-8s tier %s%s: micro-kernel and %d engine shapes\n",

@@ -31,10 +31,24 @@ inline float Widen<float, BFloat16Bits>(BFloat16Bits v) {
   return out;
 }
 
-// False for Inf and NaN (integers are always finite).
+// False for Inf and NaN (integers are always finite). Floating types test
+// their exponent bits (all ones: Inf or NaN) rather than compare, so that a
+// loop over a whole filter vectorizes.
 template <typename Elem>
-inline bool IsFiniteElement(Elem v) {
-  return v - v == Elem(0);  // NaN for Inf or NaN; no <cmath> needed for int32
+inline bool IsFiniteElement(Elem) {
+  return true;
+}
+template <>
+inline bool IsFiniteElement<float>(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return (bits & 0x7f800000u) != 0x7f800000u;
+}
+template <>
+inline bool IsFiniteElement<double>(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return (bits & 0x7ff0000000000000u) != 0x7ff0000000000000u;
 }
 template <>
 inline bool IsFiniteElement<BFloat16Bits>(BFloat16Bits v) {

@@ -33,29 +33,45 @@ void PackedFilter<Elem>::Pack(const Elem* filter_hwio) {
   const int64_t cg = dims_.depth, kg = dims_.depth_out;
   const int64_t k_total = dims_.groups * kg;
   const int64_t elements = dims_.rows * dims_.cols * cg * k_total;
-  finite_ = true;
-  for (int64_t e = 0; e < elements; ++e) finite_ = finite_ && IsFiniteElement(filter_hwio[e]);
-  packed_.assign(static_cast<size_t>(group_stride_ * dims_.groups), Elem{});
+  // Counted with no early exit, so that the loop vectorizes.
+  int64_t non_finite = 0;
+  for (int64_t e = 0; e < elements; ++e) non_finite += !IsFiniteElement(filter_hwio[e]);
+  finite_ = non_finite == 0;
+  packed_.resize(static_cast<size_t>(group_stride_ * dims_.groups));
+  // The panels are written front to back in PackedIndex's order (tap, step
+  // of k_pack k, channel, k within the step), so `out` only ever advances:
+  // no index arithmetic per element, and the padding past C_g and K_g is
+  // written as zeros on the way.
+  Elem* out = packed_.data();
   for (int64_t g = 0; g < dims_.groups; ++g) {
-    for (size_t a = 0; a < row_plan_.phases.size(); ++a) {
-      const AxisPhase& rp = row_plan_.phases[a];
-      for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
-        const AxisPhase& cp = col_plan_.phases[b];
-        const int64_t taps = rp.num_taps * cp.num_taps;
-        Elem* panel = packed_.data() + g * group_stride_ + PanelOffset(a, b);
+    for (const AxisPhase& rp : row_plan_.phases) {
+      for (const AxisPhase& cp : col_plan_.phases) {
         for (int64_t cb = 0; cb < channel_blocks_; ++cb) {
-          Elem* block = panel + cb * taps * padded_depth_ * nr_;
           const int64_t c_end = std::min(nr_, cg - cb * nr_);
           for (int64_t rt = 0; rt < rp.num_taps; ++rt) {
             const int64_t r = row_plan_.taps[rp.first_tap_slot + rt].tap;
             for (int64_t ct = 0; ct < cp.num_taps; ++ct) {
               const int64_t s = col_plan_.taps[cp.first_tap_slot + ct].tap;
-              const int64_t t = rt * cp.num_taps + ct;
-              for (int64_t k = 0; k < kg; ++k) {
+              // filter[r][s][cb * NR + l][g * K_g + k] is at tap[l * k_total + k].
+              const Elem* tap = filter_hwio + ((r * dims_.cols + s) * cg + cb * nr_) * k_total +
+                                g * kg;
+              const int64_t run = padded_depth_ * nr_;
+              if (k_pack_ == 1) {
+                // A transpose: read each channel's K_g weights in order.
+                if (c_end < nr_) std::fill(out, out + run, Elem{});
                 for (int64_t l = 0; l < c_end; ++l) {
-                  const int64_t c = cb * nr_ + l;
-                  block[PackedIndex(t, k, l, kg, nr_, k_pack_)] =
-                      filter_hwio[((r * dims_.cols + s) * cg + c) * k_total + g * kg + k];
+                  const Elem* src = tap + l * k_total;
+                  for (int64_t k = 0; k < kg; ++k) out[k * nr_ + l] = src[k];
+                }
+                out += run;
+                continue;
+              }
+              for (int64_t k0 = 0; k0 < padded_depth_; k0 += k_pack_) {
+                for (int64_t l = 0; l < nr_; ++l) {
+                  for (int j = 0; j < k_pack_; ++j, ++out) {
+                    const int64_t k = k0 + j;
+                    *out = (l < c_end && k < kg) ? tap[l * k_total + k] : Elem{};
+                  }
                 }
               }
             }
@@ -70,11 +86,10 @@ template <typename Elem>
 const Elem* PackedFilter<Elem>::Weights(int64_t group, int64_t row_phase,
                                         int64_t col_phase, int64_t channel_block,
                                         int64_t first_row_tap) const {
-  const AxisPhase& rp = row_plan_.phases[row_phase];
   const AxisPhase& cp = col_plan_.phases[col_phase];
-  const int64_t panel_taps = rp.num_taps * cp.num_taps;
   const Elem* panel = packed_.data() + group * group_stride_ + PanelOffset(row_phase, col_phase);
-  return panel + (channel_block * panel_taps + first_row_tap * cp.num_taps) * padded_depth_ * nr_;
+  return panel + channel_block * BlockStride(row_phase, col_phase) +
+         first_row_tap * cp.num_taps * padded_depth_ * nr_;
 }
 
 template class PackedFilter<float>;

@@ -58,6 +58,13 @@ class PackedFilter {
   const Elem* Weights(int64_t group, int64_t row_phase, int64_t col_phase,
                       int64_t channel_block, int64_t first_row_tap) const;
 
+  // Elements from one channel block's run to the next one's in a phase's
+  // panel, so that callers step through blocks without calling Weights().
+  int64_t BlockStride(int64_t row_phase, int64_t col_phase) const {
+    return row_plan_.phases[row_phase].num_taps * col_plan_.phases[col_phase].num_taps *
+           padded_depth_ * nr_;
+  }
+
   int64_t channel_blocks() const { return channel_blocks_; }
   // Bytes of the largest run Weights() can return: one channel block of the
   // phase with the most taps.

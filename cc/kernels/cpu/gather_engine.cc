@@ -6,7 +6,20 @@
 #include "cc/kernels/cpu/dy_row_cache.h"
 #include "cc/kernels/cpu/indirection.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>  // _mm_sfence (SSE: every x86-64 has it)
+#endif
+
 namespace tf_custom_op {
+namespace {
+
+void FenceStreamingStores() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_sfence();
+#endif
+}
+
+}  // namespace
 
 template <typename Acc, typename Elem>
 GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
@@ -25,6 +38,9 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
       zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {
   chunk_blocks_ = std::max<int64_t>(
       1, kChunkPanelBytes / std::max<int64_t>(packed_.MaxBlockRunBytes(), 1));
+  const double dx_bytes = static_cast<double>(params.batch) * params.in_rows *
+                          params.in_cols * params.in_depth * sizeof(Acc);
+  stream_dx_ = kernel.stream_fn != nullptr && dx_bytes >= static_cast<double>(kStreamDxBytes);
 }
 
 template <typename Acc, typename Elem>
@@ -118,6 +134,9 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
       dy_rows[rt - rt_begin] = cache.Get(n, i + row_tap_list[rt].offset);
     }
     Acc* dx_row = io.DxRowInPlace(n, h);
+    // Rows staged in dx_scratch are read back at once: never streamed.
+    const MicroKernelFn<Acc, Elem> fn =
+        stream_dx_ && dx_row != nullptr ? kernel_.stream_fn : kernel_.fn;
     if (dx_row == nullptr) {
       dx_scratch.resize(static_cast<size_t>(W * C));
       dx_row = dx_scratch.data();
@@ -138,8 +157,11 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
         // indirection is built once for the chunk, its dy rows are read by
         // every block while in L1, and its dx pixels are written block after
         // block.
+        const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
         for (int64_t cb0 = 0; cb0 < packed_.channel_blocks(); cb0 += chunk_blocks_) {
           const int64_t cb_end = std::min(packed_.channel_blocks(), cb0 + chunk_blocks_);
+          const Elem* chunk_weights =
+              packed_.Weights(g, a, static_cast<int64_t>(b), cb0, rt_begin);
           for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
             width = TileWidthAt(j0, cp.count, mr);
             const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
@@ -149,7 +171,7 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
             const bool skip_zero_row = reads_zero_row && !packed_.finite();
             Acc* tile_out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
             for (int64_t cb = cb0; cb < cb_end; ++cb) {
-              const Elem* weights = packed_.Weights(g, a, static_cast<int64_t>(b), cb, rt_begin);
+              const Elem* weights = chunk_weights + (cb - cb0) * block_stride;
               const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
               Acc* out = tile_out + cb * nr;
               if (skip_zero_row) {
@@ -158,7 +180,7 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
                                 n_valid);
                 continue;
               }
-              kernel_.fn(taps, kg, slots.data(), weights, out, sw * C, tile.valid, n_valid);
+              fn(taps, kg, slots.data(), weights, out, sw * C, tile.valid, n_valid);
             }
           }
         }
@@ -166,6 +188,9 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
     }
     if (dx_row == dx_scratch.data()) io.StoreDxRow(n, h, dx_row);
   }
+  // Non-temporal stores are weakly ordered: make them visible before the
+  // caller (and whoever reads dx after it) can see that these rows are done.
+  if (stream_dx_) FenceStreamingStores();
 }
 
 template class GatherEngine<float>;

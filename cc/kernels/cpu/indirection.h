@@ -7,6 +7,7 @@
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_INDIRECTION_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_INDIRECTION_H_
 
+#include <algorithm>
 #include <cstdint>
 
 #include "cc/kernels/phase_plan.h"
@@ -44,13 +45,18 @@ bool BuildTileIndirection(const Elem* const* dy_rows, int64_t row_taps,
   bool reads_zero_row = false;
   for (int64_t rt = 0; rt < row_taps; ++rt) {
     const Elem* dy_row = dy_rows[rt];
-    for (int64_t ct = 0; ct < col_tap_count; ++ct) {
+    for (int64_t ct = 0; ct < col_tap_count; ++ct, slots += tile.mr) {
       const int64_t q0 = tile.first + col_taps[ct].offset;
-      for (int m = 0; m < tile.mr; ++m, ++slots) {
-        const int64_t q = q0 + m;
-        const bool inside = q >= 0 && q < tile.dy_cols;
-        reads_zero_row |= m < tile.valid && !inside;
-        *slots = (m < tile.valid && inside) ? dy_row + q * tile.pixel_stride : zero_row;
+      // Pixels [m_begin, m_end) of the tile read inside dy; the rest read
+      // zeros. Most taps of most tiles are wholly inside: one branch-free
+      // loop then fills them.
+      const int m_begin = static_cast<int>(std::min<int64_t>(std::max<int64_t>(-q0, 0), tile.valid));
+      const int m_end = static_cast<int>(
+          std::max<int64_t>(std::min<int64_t>(tile.dy_cols - q0, tile.valid), m_begin));
+      reads_zero_row |= m_begin > 0 || m_end < tile.valid;
+      const Elem* pixel = dy_row + q0 * tile.pixel_stride;
+      for (int m = 0; m < tile.mr; ++m) {
+        slots[m] = (m >= m_begin && m < m_end) ? pixel + m * tile.pixel_stride : zero_row;
       }
     }
   }

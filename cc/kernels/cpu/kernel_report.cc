@@ -1,11 +1,12 @@
 // What the CPU kernel runs on this machine, for the benchmark report and the
-// tests: the tiers in order, the usable one and, per dtype, the micro-kernel, its tile and the
-// element type it reads. Exported as a C function so that Python reads it
+// tests: the tiers in order, the usable one and, per dtype, the micro-kernel, its tile, the
+// element type it reads and whether a large dx is written with streaming stores. Exported as a C function so that Python reads it
 // with ctypes from the loaded library (tf_custom_op/_loader.py,
 // cpu_kernel_report); the choice itself is made in micro_kernel_select.cc.
 #include <cstdio>
 #include <string>
 
+#include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
@@ -13,13 +14,18 @@
 namespace tf_custom_op {
 namespace {
 
+// `dx_in_place`: the engine writes this dtype's dx itself (it does not stage
+// it for a conversion), so a large one can be streamed.
 template <typename Acc, typename Elem>
-std::string Entry(const char* dtype, const MicroKernel<Acc, Elem>& kernel, const char* reads) {
+std::string Entry(const char* dtype, const MicroKernel<Acc, Elem>& kernel, const char* reads,
+                  bool dx_in_place) {
+  const bool streams = dx_in_place && kernel.stream_fn != nullptr;
   char buffer[256];
   std::snprintf(buffer, sizeof(buffer),
                 "\"%s\": {\"kernel\": \"%s\", \"mr\": %d, \"nr\": %d, \"k_pack\": %d, "
-                "\"reads\": \"%s\"}",
-                dtype, kernel.name, kernel.mr, kernel.nr, kernel.k_pack, reads);
+                "\"reads\": \"%s\", \"streams\": %s}",
+                dtype, kernel.name, kernel.mr, kernel.nr, kernel.k_pack, reads,
+                streams ? "true" : "false");
   return buffer;
 }
 
@@ -34,13 +40,14 @@ std::string Describe() {
   }
   json += "], \"tier\": \"";
   json += IsaTierName(MaxUsableTier());
-  json += "\", \"kernels\": {";
-  json += Entry("float32", f32, "float32") + ", ";
-  json += Entry("float64", SelectDoubleKernel(), "float64") + ", ";
-  json += Entry("int32", SelectInt32Kernel(), "int32") + ", ";
-  json += (bf16 != nullptr ? Entry("bfloat16", *bf16, "bfloat16")
-                           : Entry("bfloat16", f32, "float32 (rows widened)")) + ", ";
-  json += Entry("float16", f32, half_rows);
+  json += "\", \"stream_dx_bytes\": " + std::to_string(kStreamDxBytes);
+  json += ", \"kernels\": {";
+  json += Entry("float32", f32, "float32", true) + ", ";
+  json += Entry("float64", SelectDoubleKernel(), "float64", true) + ", ";
+  json += Entry("int32", SelectInt32Kernel(), "int32", true) + ", ";
+  json += (bf16 != nullptr ? Entry("bfloat16", *bf16, "bfloat16", false)
+                           : Entry("bfloat16", f32, "float32 (rows widened)", false)) + ", ";
+  json += Entry("float16", f32, half_rows, false);
   json += "}}";
   return json;
 }
@@ -49,7 +56,9 @@ std::string Describe() {
 }  // namespace tf_custom_op
 
 // JSON: {"tiers": [every tier, lowest first], "tier": the usable one,
-// "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads"}}}. The string lives as long as the library.
+// "stream_dx_bytes": the dx size from which dx is streamed,
+// "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}}}.
+// The string lives as long as the library.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_kernel_report() {
   static const std::string report = tf_custom_op::Describe();
   return report.c_str();

@@ -32,6 +32,10 @@ struct MicroKernel {
   MicroKernelFn<Acc, Elem> fn;
   const char* name;
   int k_pack = 1;  // consecutive k packed side by side per channel (2: pairs)
+  // The same kernel writing whole, line-aligned tiles with non-temporal
+  // stores (x86_tile.h, StreamingKernel), or nullptr. The engine uses it for
+  // a dx too large to stay in the caches, and fences once it is done.
+  MicroKernelFn<Acc, Elem> stream_fn = nullptr;
 };
 
 // One line of a kernel table: the instruction-set tier a kernel needs.

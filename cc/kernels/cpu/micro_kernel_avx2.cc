@@ -22,6 +22,7 @@ struct F32 {
   static V Broadcast(const T* p) { return _mm256_broadcast_ss(p); }
   static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static void Store(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static void Stream(T* p, V v) { _mm256_stream_ps(p, v); }
 };
 struct F64 {
   using T = double;
@@ -32,14 +33,17 @@ struct F64 {
   static V Broadcast(const T* p) { return _mm256_broadcast_sd(p); }
   static V Fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static void Store(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static void Stream(T* p, V v) { _mm256_stream_pd(p, v); }
 };
 
 }  // namespace
 
 const MicroKernel<float> kAvx2FloatKernel = {
-    kMR, kVectors * F32::kLanes, &Kernel<PlainTraits<F32>>, "avx2-f32-6x16"};
+    kMR, kVectors * F32::kLanes, &Kernel<PlainTraits<F32>>, "avx2-f32-6x16", 1,
+    &StreamingKernel<PlainTraits<F32>>};
 const MicroKernel<double> kAvx2DoubleKernel = {
-    kMR, kVectors * F64::kLanes, &Kernel<PlainTraits<F64>>, "avx2-f64-6x8"};
+    kMR, kVectors * F64::kLanes, &Kernel<PlainTraits<F64>>, "avx2-f64-6x8", 1,
+    &StreamingKernel<PlainTraits<F64>>};
 
 }  // namespace tf_custom_op
 #endif  // x86-64

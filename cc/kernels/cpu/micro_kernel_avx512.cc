@@ -25,6 +25,7 @@ struct F32x16 {
   static V Broadcast(const T* p) { return _mm512_set1_ps(*p); }
   static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static void Store(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static void Stream(T* p, V v) { _mm512_stream_ps(p, v); }
 };
 struct F64x8 {
   using T = double;
@@ -35,14 +36,17 @@ struct F64x8 {
   static V Broadcast(const T* p) { return _mm512_set1_pd(*p); }
   static V Fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static void Store(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static void Stream(T* p, V v) { _mm512_stream_pd(p, v); }
 };
 
 }  // namespace
 
 const MicroKernel<float> kAvx512FloatKernel = {
-    kMR, kVectors * F32x16::kLanes, &Kernel<PlainTraits<F32x16>>, "avx512-f32-6x32"};
+    kMR, kVectors * F32x16::kLanes, &Kernel<PlainTraits<F32x16>>, "avx512-f32-6x32", 1,
+    &StreamingKernel<PlainTraits<F32x16>>};
 const MicroKernel<double> kAvx512DoubleKernel = {
-    kMR, kVectors * F64x8::kLanes, &Kernel<PlainTraits<F64x8>>, "avx512-f64-6x16"};
+    kMR, kVectors * F64x8::kLanes, &Kernel<PlainTraits<F64x8>>, "avx512-f64-6x16", 1,
+    &StreamingKernel<PlainTraits<F64x8>>};
 
 }  // namespace tf_custom_op
 #endif  // x86-64

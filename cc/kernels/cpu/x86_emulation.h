@@ -17,7 +17,7 @@
 // palette other than 1, rows > 16 or bytes per row > 64, touching a tile the
 // configuration leaves empty, and a TDPBF16PS whose tile shapes do not match
 // all abort the process (the tester then fails). TDPBF16PS accumulates each
-// pair like VDPBF16PS.
+// pair like VDPBF16PS. Non-temporal stores likewise abort unless aligned.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_X86_EMULATION_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_X86_EMULATION_H_
 
@@ -92,6 +92,23 @@ inline __m512i _mm512_loadu_si512(const void* p) {
 }
 inline void _mm512_storeu_ps(void* p, __m512 v) { std::memcpy(p, v.lane, sizeof(v.lane)); }
 inline void _mm512_storeu_pd(void* p, __m512d v) { std::memcpy(p, v.lane, sizeof(v.lane)); }
+namespace tfco_x86_emulation {
+// VMOVNTPS/VMOVNTPD fault unless the address is 64-byte aligned; so does this.
+inline void StreamAlignmentCheck(const void* p) {
+  if (reinterpret_cast<uintptr_t>(p) % 64 != 0) {
+    std::fprintf(stderr, "x86 emulation: non-temporal store to an address not 64-byte aligned\n");
+    std::abort();
+  }
+}
+}  // namespace tfco_x86_emulation
+inline void _mm512_stream_ps(void* p, __m512 v) {
+  tfco_x86_emulation::StreamAlignmentCheck(p);
+  std::memcpy(p, v.lane, sizeof(v.lane));
+}
+inline void _mm512_stream_pd(void* p, __m512d v) {
+  tfco_x86_emulation::StreamAlignmentCheck(p);
+  std::memcpy(p, v.lane, sizeof(v.lane));
+}
 
 inline __m512 _mm512_fmadd_ps(__m512 a, __m512 b, __m512 c) {
   for (int i = 0; i < 16; ++i) c.lane[i] = std::fma(a.lane[i], b.lane[i], c.lane[i]);

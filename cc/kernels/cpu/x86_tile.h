@@ -10,6 +10,7 @@
 //   V, kLanes            the accumulator register and its lanes
 //   W, A                 a step's weight vector and broadcast dy value(s)
 //   Zero() LoadW(p) Broadcast(p) BroadcastLast(p) Dot(acc, a, w) Store(p, v)
+//   Stream(p, v)         a non-temporal store (only for StreamingKernel)
 // BroadcastLast reads the single element left when depth is odd (kPack 2):
 // it pairs it with a zero, whose packed weight is zero as well. Everything
 // here is in an anonymous namespace, so each translation unit gets its own
@@ -61,7 +62,7 @@ inline void Step(const typename Vec::Elem* const* r, int64_t k,
 // below is unrolled, so the accumulators live in registers (a runtime index
 // into them would force GCC to keep them in memory). Pixel and channel tails
 // get their own instantiation instead of computing padding.
-template <typename Vec, int M, int NV>
+template <typename Vec, int M, int NV, bool kStream = false>
 void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
           const typename Vec::Elem* packed, typename Vec::T* out,
           int64_t out_pixel_stride, int n_valid) {
@@ -88,7 +89,11 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
   if (n_valid == NV * Vec::kLanes) {
     _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
       _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) {
-        Vec::Store(out + m * out_pixel_stride + v * Vec::kLanes, acc[m][v]);
+        if constexpr (kStream) {
+          Vec::Stream(out + m * out_pixel_stride + v * Vec::kLanes, acc[m][v]);
+        } else {
+          Vec::Store(out + m * out_pixel_stride + v * Vec::kLanes, acc[m][v]);
+        }
       }
     }
     return;
@@ -141,6 +146,41 @@ void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
     case 1:
       return TileForChannels<Vec, 1>(taps, depth, rows, packed, out,
                                      out_pixel_stride, n_valid);
+    default:
+      return;
+  }
+}
+
+// Kernel, except that a tile of whole channel blocks whose pixels start on
+// cache lines is written with non-temporal stores: for a dx larger than the
+// caches, which the tile writes once and never reads back, this saves the
+// read of every dx line before its first write (measured: +5% on a 1x1 layer
+// with a 25 MB dx on Zen 1). Any other tile takes Kernel's stores, so it is
+// correct for every output; the caller fences (GatherEngine::ComputeRows).
+template <typename Vec>
+void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
+                     const typename Vec::Elem* packed, typename Vec::T* out,
+                     int64_t out_pixel_stride, int m_valid, int n_valid) {
+  constexpr int kNR = kVectors * Vec::kLanes;
+  constexpr uintptr_t kLine = 64;
+  const uintptr_t bytes = reinterpret_cast<uintptr_t>(out) |
+                          static_cast<uintptr_t>(out_pixel_stride) * sizeof(*out);
+  if (n_valid != kNR || (kNR * sizeof(*out)) % kLine != 0 || bytes % kLine != 0) {
+    return Kernel<Vec>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
+  }
+  switch (m_valid) {
+    case 6:
+      return Tile<Vec, 6, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    case 5:
+      return Tile<Vec, 5, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    case 4:
+      return Tile<Vec, 4, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    case 3:
+      return Tile<Vec, 3, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    case 2:
+      return Tile<Vec, 2, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    case 1:
+      return Tile<Vec, 1, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
     default:
       return;
   }
