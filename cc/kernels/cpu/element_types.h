@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace tf_custom_op {
 
@@ -36,6 +37,7 @@ inline float Widen<float, BFloat16Bits>(BFloat16Bits v) {
 // loop over a whole filter vectorizes.
 template <typename Elem>
 inline bool IsFiniteElement(Elem) {
+  static_assert(std::is_integral<Elem>::value, "a floating element type needs its own test");
   return true;
 }
 template <>

@@ -118,44 +118,46 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
   }
 }
 
-template <typename Vec, int M>
+// kStream: the caller checked that the tile holds whole channel blocks on
+// whole cache lines (StreamingKernel), so it is stored with Vec::Stream.
+template <typename Vec, int M, bool kStream>
 void TileForChannels(int64_t taps, int64_t depth,
                      const typename Vec::Elem* const* rows,
                      const typename Vec::Elem* packed, typename Vec::T* out,
                      int64_t out_pixel_stride, int n_valid) {
-  if (n_valid <= Vec::kLanes) {
+  if (!kStream && n_valid <= Vec::kLanes) {
     // Half the packing width is padding: skip its FMAs. The packed panel
     // keeps its full width, so the loop still strides by a full step.
     Tile<Vec, M, 1>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
   } else {
-    Tile<Vec, M, kVectors>(taps, depth, rows, packed, out, out_pixel_stride,
-                           n_valid);
+    Tile<Vec, M, kVectors, kStream>(taps, depth, rows, packed, out, out_pixel_stride,
+                                    n_valid);
   }
 }
 
-template <typename Vec>
+template <typename Vec, bool kStream = false>
 void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
             const typename Vec::Elem* packed, typename Vec::T* out,
             int64_t out_pixel_stride, int m_valid, int n_valid) {
   switch (m_valid) {
     case 6:
-      return TileForChannels<Vec, 6>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 6, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     case 5:
-      return TileForChannels<Vec, 5>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 5, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     case 4:
-      return TileForChannels<Vec, 4>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 4, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     case 3:
-      return TileForChannels<Vec, 3>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 3, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     case 2:
-      return TileForChannels<Vec, 2>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 2, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     case 1:
-      return TileForChannels<Vec, 1>(taps, depth, rows, packed, out,
-                                     out_pixel_stride, n_valid);
+      return TileForChannels<Vec, 1, kStream>(taps, depth, rows, packed, out,
+                                              out_pixel_stride, n_valid);
     default:
       return;
   }
@@ -164,8 +166,8 @@ void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
 // Kernel, except that a tile of whole channel blocks whose pixels start on
 // cache lines is written with non-temporal stores: for a dx larger than the
 // caches, which the tile writes once and never reads back, this saves the
-// read of every dx line before its first write (measured: +5% on a 1x1 layer
-// with a 25 MB dx on Zen 1). Any other tile takes Kernel's stores, so it is
+// read of every dx line before its first write (the 1x1 kernel writing a
+// 25 MB dx on Zen 1: +5%). Any other tile takes Kernel's stores, so it is
 // correct for every output; the caller fences (GatherEngine::ComputeRows).
 template <typename Vec>
 void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
@@ -175,25 +177,10 @@ void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* cons
   constexpr uintptr_t kLine = 64;
   const uintptr_t bytes = reinterpret_cast<uintptr_t>(out) |
                           static_cast<uintptr_t>(out_pixel_stride) * sizeof(*out);
-  if (n_valid != kNR || (kNR * sizeof(*out)) % kLine != 0 || bytes % kLine != 0) {
-    return Kernel<Vec>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
+  if (n_valid == kNR && (kNR * sizeof(*out)) % kLine == 0 && bytes % kLine == 0) {
+    return Kernel<Vec, true>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
   }
-  switch (m_valid) {
-    case 6:
-      return Tile<Vec, 6, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    case 5:
-      return Tile<Vec, 5, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    case 4:
-      return Tile<Vec, 4, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    case 3:
-      return Tile<Vec, 3, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    case 2:
-      return Tile<Vec, 2, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    case 1:
-      return Tile<Vec, 1, kVectors, true>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
-    default:
-      return;
-  }
+  return Kernel<Vec>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
 }
 
 }  // namespace
