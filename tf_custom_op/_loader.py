@@ -84,7 +84,8 @@ def cpu_kernel_report():
     instruction-set tier, lowest first, the usable one (after
     TF_CUSTOM_OP_ISA), the dx size from which dx is written with streaming
     (non-temporal) stores and, per dtype, the micro-kernel, its tile
-    (mr x nr), k_pack, the element type it reads and whether it streams.
+    (mr x nr), k_pack, the element type it reads and whether it streams
+    (NHWC; an NCHW dx is staged, never streamed).
     {"tiers": ["portable", ...], "tier": "avx2", "stream_dx_bytes": 8388608,
     "kernels": {"float32": {"kernel": ..., "mr": 6, ..., "streams": true}}}"""
     import ctypes

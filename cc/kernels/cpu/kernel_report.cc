@@ -14,8 +14,9 @@
 namespace tf_custom_op {
 namespace {
 
-// `dx_in_place`: the engine writes this dtype's dx itself (it does not stage
-// it for a conversion), so a large one can be streamed.
+// `dx_in_place`: the engine writes this dtype's NHWC dx itself (it does not
+// stage it for a conversion: TensorRowIO in cpu_kernel.cc), so a large one
+// can be streamed. NCHW dx is always staged, so never streamed.
 template <typename Acc, typename Elem>
 std::string Entry(const char* dtype, const MicroKernel<Acc, Elem>& kernel, const char* reads,
                   bool dx_in_place) {
