@@ -21,30 +21,16 @@
 #include <vector>
 
 #include "cc/kernels/axis_window.h"
+#include "cc/kernels/cpu/aligned_buffer.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 
+using tf_custom_op::AlignedBuffer;
 using tf_custom_op::ConvProblem;
 using tf_custom_op::GatherEngine;
 using tf_custom_op::MicroKernel;
 
 namespace {
-
-// A float buffer on a 64-byte boundary.
-class AlignedFloats {
- public:
-  AlignedFloats(size_t size, float value)
-      : data_(static_cast<float*>(std::aligned_alloc(64, (size * sizeof(float) + 63) / 64 * 64))) {
-    std::fill(data_, data_ + size, value);
-  }
-  ~AlignedFloats() { std::free(data_); }
-  AlignedFloats(const AlignedFloats&) = delete;
-  AlignedFloats& operator=(const AlignedFloats&) = delete;
-  float* data() { return data_; }
-
- private:
-  float* data_;
-};
 
 double ThreadSeconds() {
   timespec ts;
@@ -129,9 +115,9 @@ int main(int argc, char** argv) {
 
   // 64-byte aligned, as TensorFlow allocates tensors: the engine's
   // line-aligned (streaming) stores depend on it.
-  AlignedFloats dy(p.batch * p.out_rows * p.out_cols * p.out_depth, 1.0f);
-  AlignedFloats w(p.filter_rows * p.filter_cols * p.in_depth * p.out_depth, 0.5f);
-  AlignedFloats dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 0.0f);
+  AlignedBuffer<float> dy(p.batch * p.out_rows * p.out_cols * p.out_depth, 1.0f);
+  AlignedBuffer<float> w(p.filter_rows * p.filter_cols * p.in_depth * p.out_depth, 0.5f);
+  AlignedBuffer<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 0.0f);
   const double flops = 2.0 * p.batch * p.out_rows * p.out_cols * p.out_depth *
                        p.filter_rows * p.filter_cols * p.in_depth;
   double best = 1e30;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cc/kernels/axis_window.h"
+#include "cc/kernels/cpu/aligned_buffer.h"
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/isa_tier.h"
@@ -34,6 +35,7 @@
 
 namespace {
 
+using tf_custom_op::AlignedBuffer;
 using tf_custom_op::BFloat16Bits;
 using tf_custom_op::ConvProblem;
 using tf_custom_op::GatherEngine;
@@ -49,25 +51,6 @@ void Report(bool ok, const std::string& what) {
   (ok ? g_passed : g_failed)++;
   if (!ok) std::printf("FAIL %s\n", what.c_str());
 }
-
-// A zero-filled buffer whose data() is 64-byte aligned, as TensorFlow
-// allocates tensors (the streaming stores need whole, aligned lines).
-template <typename T>
-class AlignedBuffer {
- public:
-  AlignedBuffer(size_t size, T value) : storage_(size + 64 / sizeof(T) + 1, value), size_(size) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.data());
-    data_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(T);
-  }
-  T* data() { return data_; }
-  size_t size() const { return size_; }
-  T& operator[](size_t i) { return data_[i]; }
-
- private:
-  std::vector<T> storage_;
-  size_t size_;
-  T* data_;
-};
 
 template <typename Elem>
 Elem Random(std::mt19937& rng) {
@@ -124,35 +107,34 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
       // Pixels apart by more than a tile: by a whole number of lines (the
       // streaming variant then streams full tiles), and by an odd amount.
       const int64_t line = 64 / sizeof(Acc);
-      const int64_t strides[] = {(nr + line) / line * line, nr + 3};
-      for (int variant = 0; variant < 4; ++variant) {
-        const bool streaming = variant >= 2;
-        const int64_t stride = strides[variant % 2];
+      for (const bool streaming : {false, true}) {
         if (streaming && kernel.stream_fn == nullptr) continue;
-        for (int m_valid = 1; m_valid <= mr; ++m_valid) {
-          for (int n_valid = 1; n_valid <= nr; ++n_valid) {
-            const Acc sentinel = static_cast<Acc>(77);
-            AlignedBuffer<Acc> out((mr + 1) * stride, sentinel);
-            (streaming ? kernel.stream_fn : kernel.fn)(taps, depth, rows.data(), packed.data(),
-                                                       out.data(), stride, m_valid, n_valid);
-            for (int m = 0; m <= mr; ++m) {
-              for (int64_t n = 0; n < stride; ++n) {
-                const Acc got = out[m * stride + n];
-                if (m >= m_valid || n >= n_valid) {
-                  ok = ok && got == sentinel;  // written outside the tile
-                  continue;
-                }
-                double want = 0, magnitude = 0;
-                for (int64_t t = 0; t < taps; ++t) {
-                  for (int64_t k = 0; k < depth; ++k) {
-                    const double term =
-                        Value<Acc>(rows[t * mr + m][k]) *
-                        Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
-                    want += term;
-                    magnitude += std::fabs(term);
+        for (const int64_t stride : {(nr + line) / line * line, int64_t{nr} + 3}) {
+          for (int m_valid = 1; m_valid <= mr; ++m_valid) {
+            for (int n_valid = 1; n_valid <= nr; ++n_valid) {
+              const Acc sentinel = static_cast<Acc>(77);
+              AlignedBuffer<Acc> out((mr + 1) * stride, sentinel);
+              (streaming ? kernel.stream_fn : kernel.fn)(taps, depth, rows.data(), packed.data(),
+                                                         out.data(), stride, m_valid, n_valid);
+              for (int m = 0; m <= mr; ++m) {
+                for (int64_t n = 0; n < stride; ++n) {
+                  const Acc got = out[m * stride + n];
+                  if (m >= m_valid || n >= n_valid) {
+                    ok = ok && got == sentinel;  // written outside the tile
+                    continue;
                   }
+                  double want = 0, magnitude = 0;
+                  for (int64_t t = 0; t < taps; ++t) {
+                    for (int64_t k = 0; k < depth; ++k) {
+                      const double term =
+                          Value<Acc>(rows[t * mr + m][k]) *
+                          Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
+                      want += term;
+                      magnitude += std::fabs(term);
+                    }
+                  }
+                  ok = ok && Close(got, want, magnitude);
                 }
-                ok = ok && Close(got, want, magnitude);
               }
             }
           }
