@@ -97,11 +97,10 @@ werror: .tf_config.mk
 # instrumented: the ASan runtime is preloaded, leak checking is off (Python and
 # TF keep memory until exit) and any ASan or UBSan report aborts the process.
 ASAN_LIB := build/asan/_conv2d_backprop_input_op.so
-# GCC 12 rejects absl's constexpr function-pointer comparisons (TF headers) under
-# the null and nonnull-attribute checks: those three are left out (ASan still
-# catches null dereferences).
-SANITIZE_FLAGS ?= -fsanitize=address,undefined -fno-sanitize=null,nonnull-attribute,returns-nonnull-attribute \
-	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1
+# The flags are build_tools/sources.py's (SANITIZER_FLAGS, with the checks TF's
+# headers cannot take left out: SANITIZER_TF_EXCLUSIONS).
+SANITIZE_FLAGS ?= $(shell $(PYTHON) -c "import sys; sys.path.insert(0, '.'); \
+	from build_tools import sources; print(' '.join(sources.SANITIZER_FLAGS + sources.SANITIZER_TF_EXCLUSIONS))")
 SANITIZE_TESTS ?= tests/test_hostile_inputs.py tests/test_fuzz.py tests/test_concurrency.py tests/test_tf_cases.py \
 	tests/test_large.py
 SANITIZE_ENV = LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libubsan.so)" \

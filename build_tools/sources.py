@@ -79,6 +79,7 @@ CUDA_HEADERS = [
     "cc/kernels/gpu/warp_tile.h",
     "cc/kernels/gpu/tensor_core_kernel.h",
     "cc/kernels/gpu/transpose_kernel.h",
+    "cc/kernels/gpu/non_finite_guard.h",
     "cc/kernels/gpu/phase_planning.h",
     "cc/kernels/conv_params.h",
     "cc/kernels/phase_plan.h",
@@ -115,3 +116,16 @@ CPU_KERNEL_TEST_DRIVER = "tests/cpu_engine/kernel_test.cc"
 
 # tools/gpu_check.py's shared library: the kernel plus a C shim for ctypes.
 GPU_CHECK_SHIM = "tools/gpu_check_shim.cu.cc"
+
+# AddressSanitizer + UndefinedBehaviorSanitizer: any report aborts. Used for
+# the TF-free testers (standalone_build.py --sanitize, run by the tests) and,
+# with SANITIZER_TF_EXCLUSIONS, for the op library (`make sanitize`).
+SANITIZER_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                   "-fno-omit-frame-pointer", "-g", "-O1"]
+# GCC 12 rejects absl's constexpr function-pointer comparisons (TF headers)
+# under these checks: the op library leaves them out (ASan still catches null
+# dereferences).
+SANITIZER_TF_EXCLUSIONS = ["-fno-sanitize=null,nonnull-attribute,returns-nonnull-attribute"]
+# The sanitizer runtimes' options for running an instrumented program.
+SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
+                 "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}

@@ -15,6 +15,11 @@ in build_tools/sources.py:
                      any x86-64 (build/cpu_kernel_emulation_test)
 
     python3 build_tools/standalone_build.py gpu-emulation [--werror] [--run]
+    python3 build_tools/standalone_build.py cpu-kernel-test --sanitize --run
+
+--sanitize builds the testers with AddressSanitizer and UBSan
+(sources.SANITIZER_FLAGS) into build/sanitized/; `--run` then runs them with
+the sanitizer runtimes set to abort on the first report.
 
 Rebuilds only when a source or header is newer than the binary. Needs
 neither TensorFlow nor nvcc: plain python3 and g++ (or $CXX).
@@ -69,16 +74,28 @@ def _link(binary, cmd):
     return binary
 
 
-def build_gpu_emulation(werror=False):
+def sanitized(binary):
+    """Where the --sanitize build of `binary` goes."""
+    return os.path.join(ROOT, "build", "sanitized", os.path.basename(binary))
+
+
+def _optimization(sanitize):
+    """-O3, or the sanitizers' flags (which carry their own -O1 -g)."""
+    return list(sources.SANITIZER_FLAGS) if sanitize else ["-O3"]
+
+
+def build_gpu_emulation(werror=False, sanitize=False):
     """The CUDA translation unit as host C++ (cuda_emulation.h) + its driver."""
     kernel, = sources.CUDA_SOURCES
+    binary = sanitized(GPU_EMULATION_BINARY) if sanitize else GPU_EMULATION_BINARY
     inputs = [kernel, sources.GPU_EMULATION_DRIVER] + sources.CUDA_HEADERS + \
         sources.GPU_EMULATION_HEADERS
-    if not _stale(GPU_EMULATION_BINARY, inputs):
-        return GPU_EMULATION_BINARY
-    flags = sources.GPU_EMULATION_FLAGS + (["-Werror"] if werror else [])
-    return _link(GPU_EMULATION_BINARY, [_cxx()] + flags + ["-I" + ROOT, "-x", "c++", kernel,
-                                                         "-x", "none", sources.GPU_EMULATION_DRIVER])
+    if not _stale(binary, inputs):
+        return binary
+    flags = sources.GPU_EMULATION_FLAGS + (["-Werror"] if werror else []) + \
+        (sources.SANITIZER_FLAGS if sanitize else [])
+    return _link(binary, [_cxx()] + flags + ["-I" + ROOT, "-x", "c++", kernel,
+                          "-x", "none", sources.GPU_EMULATION_DRIVER])
 
 
 def build_phase_planning(werror=False):
@@ -91,7 +108,7 @@ def build_phase_planning(werror=False):
                  [_cxx()] + flags + ["-I" + ROOT, sources.PHASE_PLANNING_DRIVER])
 
 
-def _build_on_engine(binary, driver, werror=False, emulate=False):
+def _build_on_engine(binary, driver, werror=False, emulate=False, sanitize=False):
     """`driver` linked with the CPU engine (plain and ISA-specific sources).
 
     With `emulate`, X86_EMULATED_SOURCES are compiled as plain C++ against the
@@ -109,18 +126,20 @@ def _build_on_engine(binary, driver, werror=False, emulate=False):
     if not _stale(binary, inputs):
         return binary
     warnings = ["-Wall", "-Wextra"] + (["-Werror"] if werror else [])
-    objects_dir = os.path.join(ROOT, "build", "cpu_emulation_obj" if emulate else "cpu_engine_obj")
+    objects_dir = os.path.join(ROOT, "build", "sanitized" if sanitize else "",
+                               "cpu_emulation_obj" if emulate else "cpu_engine_obj")
     os.makedirs(objects_dir, exist_ok=True)
     objects = []
     for src, flags in units:
         obj = os.path.join(objects_dir, src.replace("/", "_") + ".o")
-        cmd = [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings + flags + ["-c", src, "-o", obj]
+        cmd = [_cxx()] + _optimization(sanitize) + ["-std=c++17", "-I" + ROOT] + warnings + \
+            flags + ["-c", src, "-o", obj]
         print(" ".join(cmd), flush=True)
         subprocess.check_call(cmd, cwd=ROOT)
         objects.append(obj)
     driver_flags = sources.X86_EMULATION_FLAGS if emulate else []
-    return _link(binary, [_cxx(), "-O3", "-std=c++17", "-I" + ROOT] + warnings + driver_flags +
-                 [driver] + objects + ["-pthread"])
+    return _link(binary, [_cxx()] + _optimization(sanitize) + ["-std=c++17", "-I" + ROOT] +
+                 warnings + driver_flags + [driver] + objects + ["-pthread"])
 
 
 def build_engine_bench():
@@ -128,26 +147,35 @@ def build_engine_bench():
     return _build_on_engine(ENGINE_BENCH_BINARY, sources.ENGINE_BENCH_DRIVER)
 
 
-def build_cpu_kernel_test(werror=False):
+def build_cpu_kernel_test(werror=False, sanitize=False):
     """The tier-by-tier micro-kernel and engine tester."""
-    return _build_on_engine(CPU_KERNEL_TEST_BINARY, sources.CPU_KERNEL_TEST_DRIVER, werror)
+    binary = sanitized(CPU_KERNEL_TEST_BINARY) if sanitize else CPU_KERNEL_TEST_BINARY
+    return _build_on_engine(binary, sources.CPU_KERNEL_TEST_DRIVER, werror, sanitize=sanitize)
 
 
-def build_cpu_kernel_emulation(werror=False):
+def build_cpu_kernel_emulation(werror=False, sanitize=False):
     """The same tester with the AVX-512 tiers emulated in plain C++."""
     if platform.machine() not in ("x86_64", "AMD64"):
         raise RuntimeError("the x86 emulation build is for x86-64 hosts")
-    return _build_on_engine(CPU_KERNEL_EMULATION_BINARY, sources.CPU_KERNEL_TEST_DRIVER, werror,
-                            emulate=True)
+    binary = sanitized(CPU_KERNEL_EMULATION_BINARY) if sanitize else CPU_KERNEL_EMULATION_BINARY
+    return _build_on_engine(binary, sources.CPU_KERNEL_TEST_DRIVER, werror, emulate=True,
+                            sanitize=sanitize)
 
 
+def sanitizer_env():
+    """The environment to run a --sanitize build in."""
+    return dict(os.environ, **sources.SANITIZER_ENV)
+
+
+# target -> build(werror, sanitize); None where --sanitize is not offered.
 TARGETS = {
-    "gpu-emulation": lambda werror: build_gpu_emulation(werror=werror),
-    "gpu-phase-planning": lambda werror: build_phase_planning(werror=werror),
-    "cpu-engine-bench": lambda werror: build_engine_bench(),
-    "cpu-kernel-test": lambda werror: build_cpu_kernel_test(werror=werror),
-    "cpu-kernel-emulation": lambda werror: build_cpu_kernel_emulation(werror=werror),
+    "gpu-emulation": lambda werror, sanitize: build_gpu_emulation(werror, sanitize),
+    "gpu-phase-planning": lambda werror, sanitize: build_phase_planning(werror=werror),
+    "cpu-engine-bench": lambda werror, sanitize: build_engine_bench(),
+    "cpu-kernel-test": lambda werror, sanitize: build_cpu_kernel_test(werror, sanitize),
+    "cpu-kernel-emulation": lambda werror, sanitize: build_cpu_kernel_emulation(werror, sanitize),
 }
+SANITIZABLE = ("gpu-emulation", "cpu-kernel-test", "cpu-kernel-emulation")
 
 
 def main(argv=None):
@@ -156,10 +184,16 @@ def main(argv=None):
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--werror", action="store_true", help="warnings are errors")
     parser.add_argument("--run", action="store_true", help="run the program after building it")
+    parser.add_argument("--sanitize", action="store_true",
+                        help="AddressSanitizer + UBSan build into build/sanitized/ "
+                             f"({', '.join(SANITIZABLE)})")
     args, rest = parser.parse_known_args(argv)
-    binary = TARGETS[args.target](args.werror)
+    if args.sanitize and args.target not in SANITIZABLE:
+        parser.error(f"--sanitize is for {', '.join(SANITIZABLE)}")
+    binary = TARGETS[args.target](args.werror, args.sanitize)
     if args.run:
-        return subprocess.call([binary] + rest, cwd=ROOT)
+        env = sanitizer_env() if args.sanitize else None
+        return subprocess.call([binary] + rest, cwd=ROOT, env=env)
     return 0
 
 

@@ -9,6 +9,7 @@ no kernel yet) is a skip whose reason says so (`pytest -rs`).
 The same tester is also built with the AVX-512 and AMX tiers' kernels compiled
 as plain C++ against cc/kernels/cpu/x86_emulation.h (`make cpu-kernel-emulation`),
 so those kernels run and are checked on every x86-64 machine, whatever its CPU.
+Both are also built and run under AddressSanitizer and UBSan.
 """
 import os
 import platform
@@ -30,14 +31,17 @@ EMULATED_KERNELS = {"avx512": ["float32", "float64"], "avx512_bf16": ["bfloat16"
                     "amx": ["bfloat16"]}
 
 
-def _run_tester(build):
+def _run_tester(build, sanitize=False):
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         pytest.skip("no C++ compiler")
     try:
-        binary = build(werror=True)
+        binary = build(werror=True, sanitize=sanitize)
     except (RuntimeError, subprocess.CalledProcessError) as err:
         pytest.fail(f"tester build failed: {err}")
-    return subprocess.run([binary], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    env = standalone_build.sanitizer_env() if sanitize else None
+    # Sanitized runs look for bad accesses: fewer micro-kernel depths suffice.
+    return subprocess.run([binary] + (["--quick"] if sanitize else []), cwd=ROOT,
+                          capture_output=True, text=True, timeout=900, env=env)
 
 
 def _assert_all_passed(proc):
@@ -65,6 +69,19 @@ def test_every_available_kernel_passes(tester_output):
 
 def test_every_kernel_passes_with_avx512_emulated(emulation_output):
     _assert_all_passed(emulation_output)
+
+
+# The same two testers built with AddressSanitizer and UBSan (any report
+# aborts the run): reads past a packed panel, the filter or a dy row, and
+# undefined arithmetic, which a value check can miss.
+def test_native_tester_under_sanitizers():
+    _assert_all_passed(_run_tester(standalone_build.build_cpu_kernel_test, sanitize=True))
+
+
+def test_emulated_tester_under_sanitizers():
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the x86 emulation build is for x86-64 hosts")
+    _assert_all_passed(_run_tester(standalone_build.build_cpu_kernel_emulation, sanitize=True))
 
 
 @pytest.mark.parametrize("tier", EMULATED_TIERS)

@@ -1,11 +1,15 @@
 """Malformed inputs from docs/CONTRACT.md sections 1, 3, 4 and 7.
 
 SAFE cases require the same exception class as TF's built-in (eagerly and
-inside tf.function). TF's side runs in the oracle's child process with oneDNN
-off (support/tf_oracle.py): the contract is the class TF's reference (Eigen)
-kernel raises, on every CPU, whichever kernel this process's TF would pick.
-DANGEROUS cases (those that crash TF 2.21, or could crash ours) run only our op, in a subprocess, so that a
-crash fails the test instead of killing pytest.
+inside tf.function), and the reason each case names (support/error_cases.py)
+in our message and TF's: the class alone cannot tell which check fired. TF's
+side runs in the oracle's child process with oneDNN off (support/tf_oracle.py):
+the contract is what TF's reference (Eigen) kernel raises, on every CPU,
+whichever kernel this process's TF would pick. DANGEROUS cases (those that
+crash TF 2.21, or could crash ours) run only our op, in a subprocess, so that
+a crash fails the test instead of killing pytest; where TF's reference kernel
+survives one, its message is checked for the same reason through the oracle.
+Each case breaks one rule; its repaired variant (`fixed`) must succeed.
 """
 
 import numpy as np
@@ -13,7 +17,8 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
-from support.error_cases import DANGEROUS, RAW, SAFE, check_dangerous_outcome, namespace, outcome
+from support.error_cases import (DANGEROUS, FIXED, RAW, SAFE, SHAPE_FN, check_dangerous_outcome,
+                                 check_reason, namespace, outcome, reasons)
 from support.processes import run_cases_in_subprocess
 from support.tf_oracle import EIGEN
 
@@ -21,33 +26,39 @@ OURS = tf_custom_op.conv2d_backprop_input
 TF = tf.compat.v1.nn.conv2d_backprop_input
 
 
-@pytest.mark.parametrize("name", sorted(SAFE))
-def test_same_error_as_tf_eager(name):
-    theirs = EIGEN.outcome("SAFE", name)
-    ours = outcome(SAFE[name], namespace(OURS))
+def _raw_op():
+    return tf_custom_op.op_module().tf_custom_op_conv2d_backprop_input
+
+
+def _check_same_error(name, ours, theirs, reason):
     assert "exc" in theirs, f"TF accepted {name}: the case list is wrong ({theirs})"
     assert ours.get("exc") == theirs["exc"], (
         f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
+    expected = reasons(reason)
+    check_reason(ours["msg"], expected.ours, "our", name)
+    check_reason(theirs["msg"], expected.tf, "TF's", name)
+
+
+@pytest.mark.parametrize("name", sorted(SAFE))
+def test_same_error_as_tf_eager(name):
+    theirs = EIGEN.outcome("SAFE", name)
+    ours = outcome(SAFE[name].call, namespace(OURS))
+    _check_same_error(name, ours, theirs, SAFE[name].reason)
     if theirs["exc"] == "ValueError" and "padding" in theirs["msg"]:
         assert ours["msg"] == theirs["msg"]
 
 
-# Inside tf.function the static checks become trace-time ValueErrors for both
-# ops (shape function), the others run-time errors of the same class.
-_NOT_IN_FUNCTION = {
-    "no_filter", "both_filter_and_filters",  # pure Python, identical in graphs
-    # Zero strides inside tf.function crash TF's op (docs/CONTRACT.md section 7).
-    "strides_zero", "strides_negative",
-}
+def _function_reason(case):
+    return case.reason if case.in_function is True else case.in_function
 
 
-@pytest.mark.parametrize("name", sorted(set(SAFE) - _NOT_IN_FUNCTION))
+# Inside tf.function the static checks become trace-time errors for both ops
+# (op signature, shape function), the others run-time errors of the same class.
+@pytest.mark.parametrize("name", sorted(n for n, c in SAFE.items() if c.in_function is not False))
 def test_same_error_as_tf_in_function(name):
     theirs = EIGEN.outcome("SAFE", name, in_function=True)
-    ours = outcome(SAFE[name], namespace(OURS), in_function=True)
-    assert "exc" in theirs, f"TF accepted {name} in a function ({theirs})"
-    assert ours.get("exc") == theirs["exc"], (
-        f"{name}: ours {ours}, TF raised {theirs['exc']}: {theirs['msg']}")
+    ours = outcome(SAFE[name].call, namespace(OURS), in_function=True)
+    _check_same_error(name, ours, theirs, _function_reason(SAFE[name]))
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +75,32 @@ def test_dangerous_input_raises_or_zeros(name, dangerous_results):
     check_dangerous_outcome(name, dangerous_results[name])
 
 
+# DANGEROUS cases TF's reference kernel survives (those with a TF reason):
+# the same class and reason from TF's op, through the oracle.
+@pytest.mark.parametrize("name", sorted(
+    n for n, c in DANGEROUS.items() if c.reason is not None and reasons(c.reason).tf is not None))
+def test_dangerous_reason_worded_like_tf(name):
+    case = DANGEROUS[name]
+    theirs = EIGEN.outcome("DANGEROUS", name)
+    assert theirs.get("exc") == case.expected, (name, theirs)
+    check_reason(theirs["msg"], reasons(case.reason).tf, "TF's", name)
+
+
+# Each case breaks one rule: with the offending value repaired, the call
+# succeeds (for TF's kernel too where it supports the configuration), so the
+# other inputs are consistent and the case's reason is the only check that
+# can stop it.
+@pytest.mark.parametrize("name", sorted(FIXED))
+def test_repaired_case_succeeds(name):
+    case = FIXED[name]
+    ours = outcome(case.fixed, namespace(OURS, _raw_op()))
+    assert "shape" in ours, f"{name}: the repaired call fails for our op: {ours}"
+    if case.fixed_tf:
+        theirs = EIGEN.outcome("FIXED", name)
+        assert "shape" in theirs, f"{name}: the repaired call fails for TF's op: {theirs}"
+        assert ours["shape"] == theirs["shape"]
+
+
 def test_spatial_mismatch_message_states_sizes():
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=r"actual = 4, computed = 3.*stride: 1.*dilation: 1"):
@@ -71,31 +108,20 @@ def test_spatial_mismatch_message_states_sizes():
 
 
 # Section 3.2 attribute combinations that the Python wrapper cannot produce:
-# through the raw ops, same class as TF's raw op.
+# through the raw ops, same class and reason as TF's raw op.
+@pytest.mark.parametrize("in_function", [False, True], ids=["eager", "function"])
 @pytest.mark.parametrize("name", sorted(RAW))
-def test_raw_op_attribute_errors(name):
-    theirs = EIGEN.outcome("RAW", name)
-    ours = outcome(RAW[name], namespace(OURS, tf_custom_op.op_module().tf_custom_op_conv2d_backprop_input))
-    assert "exc" in theirs, f"TF's raw op accepted {name} ({theirs})"
-    assert ours.get("exc") == theirs["exc"], (name, ours, theirs)
+def test_raw_op_attribute_errors(name, in_function):
+    theirs = EIGEN.outcome("RAW", name, in_function=in_function)
+    ours = outcome(RAW[name].call, namespace(OURS, _raw_op()), in_function=in_function)
+    reason = _function_reason(RAW[name]) if in_function else RAW[name].reason
+    _check_same_error(name, ours, theirs, reason)
 
 
 # Section 4: the shape function's trace-time checks (graph mode).
-SHAPE_FN_CASES = {
-    "out_backprop_rank3": ([1, 4, 4, 2], [3, 3, 2, 3], [4, 4, 3]),
-    "out_backprop_rank5": ([1, 4, 4, 2], [3, 3, 2, 3], [1, 1, 4, 4, 3]),
-    "filter_rank3": ([1, 4, 4, 2], [3, 2, 3], [1, 4, 4, 3]),
-    "filter_rank5": ([1, 4, 4, 2], [1, 3, 3, 2, 3], [1, 4, 4, 3]),
-    "depth_vs_filter": ([1, 4, 4, 2], [3, 3, 2, 3], [1, 4, 4, 5]),
-    "input_sizes_len3": ([1, 4, 4], [3, 3, 2, 3], [1, 4, 4, 3]),
-    "input_sizes_len5": ([1, 4, 4, 2, 1], [3, 3, 2, 3], [1, 4, 4, 3]),
-    "input_sizes_batch_vs_out_backprop": ([2, 4, 4, 2], [3, 3, 2, 3], [1, 4, 4, 3]),
-}
-
-
-@pytest.mark.parametrize("name", sorted(SHAPE_FN_CASES))
+@pytest.mark.parametrize("name", sorted(SHAPE_FN))
 def test_shape_function_errors_match_tf(name):
-    sizes, w_shape, dy_shape = SHAPE_FN_CASES[name]
+    sizes, w_shape, dy_shape, reason = SHAPE_FN[name]
 
     def build(op):
         graph = tf.Graph()
@@ -105,12 +131,10 @@ def test_shape_function_errors_match_tf(name):
             try:
                 op(tf.constant(sizes, tf.int32), w, dy, [1, 1, 1, 1], "SAME")
             except Exception as err:  # pylint: disable=broad-except
-                return type(err).__name__
-        return None
+                return {"exc": type(err).__name__, "msg": str(err)}
+        return {"shape": "built"}
 
-    theirs = build(TF)
-    ours = build(OURS)
-    assert ours == theirs, f"{name}: ours {ours}, TF {theirs}"
+    _check_same_error(name, build(OURS), build(TF), reason)
 
 
 def test_shape_function_rejects_input_sizes_of_rank2_placeholder():
@@ -119,9 +143,9 @@ def test_shape_function_rejects_input_sizes_of_rank2_placeholder():
         sizes = tf.compat.v1.placeholder(tf.int32, [2, 2])
         w = tf.compat.v1.placeholder(tf.float32, [3, 3, 2, 3])
         dy = tf.compat.v1.placeholder(tf.float32, [1, 4, 4, 3])
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Shape must be rank 1 but is rank 2"):
             TF(sizes, w, dy, [1, 1, 1, 1], "SAME")
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Shape must be rank 1 but is rank 2"):
             OURS(sizes, w, dy, [1, 1, 1, 1], "SAME")
 
 

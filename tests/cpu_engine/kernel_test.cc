@@ -12,11 +12,17 @@
 //      too, on line-aligned tiles (non-temporal stores) and on others;
 //   2. the whole engine (packing, indirection, driver) with that kernel
 //      against a direct loop over the convolution, on strided, dilated,
-//      padded and grouped problems, with dx streamed and not;
+//      padded and grouped problems, with dx streamed and not: phase rows
+//      longer than 2 MR + 1 pixels for every kernel's MR, dilation with
+//      stride, and K_g at and around every kernel's k-step;
+//   3. the engine with Inf and NaN in the filter or in dy (first and last
+//      tap, channel and k; odd and even K_g) against the same loop in IEEE
+//      double: a tap outside dy must be skipped, never multiplied by zero,
+//      and padding past K_g must be zero in the filter as in dy;
 // and prints one line per kernel: which ran, and which were skipped because
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
-//   build/cpu_kernel_test        (make cpu-kernel-test; run by make test)
+//   build/cpu_kernel_test [--quick]   (make cpu-kernel-test; run by make test)
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -67,6 +73,19 @@ Elem Random(std::mt19937& rng) {
   }
 }
 
+// `v` as an element (Inf and NaN included; bfloat16 by truncation).
+template <typename Elem>
+Elem FromDouble(double v) {
+  if constexpr (std::is_same_v<Elem, BFloat16Bits>) {
+    const float f = static_cast<float>(v);
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof(bits));
+    return BFloat16Bits{static_cast<uint16_t>(bits >> 16)};
+  } else {
+    return static_cast<Elem>(v);
+  }
+}
+
 // An element's value as a double (through its accumulation type).
 template <typename Acc, typename Elem>
 double Value(Elem v) {
@@ -74,23 +93,37 @@ double Value(Elem v) {
 }
 
 // |got - want| within float accumulation in any order (exact for integers).
+// Non-finite expectations must match exactly: NaN for NaN, the same Inf.
 template <typename Acc>
 bool Close(Acc got, double want, double magnitude) {
   if constexpr (std::is_integral_v<Acc>) {
     return static_cast<double>(got) == want;
   } else {
+    if (std::isnan(want)) return std::isnan(static_cast<double>(got));
+    if (std::isinf(want)) return static_cast<double>(got) == want;
+    if (!std::isfinite(static_cast<double>(got))) return false;
     const double eps = sizeof(Acc) == 4 ? 1e-6 : 1e-14;
     return std::fabs(static_cast<double>(got) - want) <= 4 * eps * magnitude + 1e-30;
   }
 }
 
 // 1. The micro-kernel alone.
+// `--quick` (the sanitized builds: they look for bad memory accesses, and
+// the plain build checks every value) runs the micro-kernels on fewer depths
+// and tap counts.
+bool g_quick = false;
+
 template <typename Acc, typename Elem>
 bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
   const int mr = kernel.mr, nr = kernel.nr, k_pack = kernel.k_pack;
   bool ok = true;
-  for (int64_t taps : {1, 2, 5, 9}) {
-    for (int64_t depth : {1, 2, 3, 8, 17, 45, 64}) {
+  const std::vector<int64_t> tap_counts =
+      g_quick ? std::vector<int64_t>{1, 5} : std::vector<int64_t>{1, 2, 5, 9};
+  const std::vector<int64_t> depths =
+      g_quick ? std::vector<int64_t>{1, 2, 17, 33}
+              : std::vector<int64_t>{1, 2, 3, 8, 15, 16, 17, 31, 32, 33, 45, 63, 64, 65};
+  for (int64_t taps : tap_counts) {
+    for (int64_t depth : depths) {
       std::vector<Elem> zero(depth, Elem{});
       std::vector<std::vector<Elem>> storage(taps * mr, std::vector<Elem>(depth));
       std::vector<const Elem*> rows(taps * mr);
@@ -151,11 +184,48 @@ struct Shape {
   int64_t pad[4];  // explicit top, bottom, left, right
 };
 
+// 3. A non-finite value put into the filter or dy before the engine runs.
+// Places are chosen where a wrong zero would meet it: the first element, the
+// last one, and the first k of the last channel (for K_g odd, the k the
+// bfloat16 packing pairs with the previous channel's or group's last k).
+enum class Place { kFirst, kLast, kLastChannelFirstK };
+struct Poison {
+  const char* name;
+  bool in_filter;  // else in dy
+  Place place;
+  double value;
+};
+const Poison kNoPoison = {"", false, Place::kFirst, 0.0};
+const Poison kPoisons[] = {
+    {"filter +Inf first", true, Place::kFirst, INFINITY},
+    {"filter NaN last", true, Place::kLast, NAN},
+    {"filter -Inf last channel first k", true, Place::kLastChannelFirstK, -INFINITY},
+    {"dy +Inf first", false, Place::kFirst, INFINITY},
+    {"dy NaN last", false, Place::kLast, NAN},
+    {"dy -Inf last channel first k", false, Place::kLastChannelFirstK, -INFINITY},
+};
+
+// Index of `place` in an HWIO filter [R, S, C_g, K] or an NHWC dy [N, P, Q, K]
+// (the middle tap or pixel for kLastChannelFirstK, the first k of the last
+// group).
+int64_t PoisonIndex(const ConvProblem& p, const Poison& poison, int64_t size) {
+  if (poison.place == Place::kFirst) return 0;
+  if (poison.place == Place::kLast) return size - 1;
+  const int64_t first_k_of_last_group = (p.groups - 1) * p.out_depth_per_group;
+  if (poison.in_filter) {
+    const int64_t tap = (p.filter_rows * p.filter_cols) / 2;
+    return (tap * p.filter_depth + p.filter_depth - 1) * p.out_depth + first_k_of_last_group;
+  }
+  const int64_t pixel = (p.batch * p.out_rows * p.out_cols) / 2;
+  return pixel * p.out_depth + first_k_of_last_group;
+}
+
 // 2. The engine with that kernel (dy and dx used in place) against a direct
-// loop over the convolution.
+// loop over the convolution (in IEEE double, skipping taps outside dy as
+// TensorFlow does), with an optional non-finite value planted.
 template <typename Acc, typename Elem>
 bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
-                 std::mt19937& rng) {
+                 std::mt19937& rng, const Poison& poison = kNoPoison) {
   ConvProblem p{};
   p.batch = s.n;
   p.in_rows = s.h;
@@ -173,13 +243,18 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stre
   p.dilation_cols = s.dw;
   if (!tf_custom_op::ResolveProblemWindows(&p, s.padding, s.pad) || p.out_rows == 0 ||
       p.out_cols == 0) {
-    return true;  // nothing to compute
+    return false;  // a listed shape must be a problem with work in it
   }
 
   std::vector<Elem> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
   std::vector<Elem> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
   for (auto& v : w) v = Random<Elem>(rng);
   for (auto& v : dy) v = Random<Elem>(rng);
+  if (poison.name[0] != '\0') {
+    auto& target = poison.in_filter ? w : dy;
+    target[PoisonIndex(p, poison, static_cast<int64_t>(target.size()))] =
+        FromDouble<Elem>(poison.value);
+  }
   AlignedBuffer<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
 
   GatherEngine<Acc, Elem> engine(p, kernel);
@@ -228,6 +303,35 @@ const Shape kShapes[] = {
     {1, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
     // Pixels a whole number of lines apart: full tiles that can be streamed.
     {2, 5, 13, 32, 1, 9, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    // Phase rows longer than 2 MR + 1 for every kernel's MR (16 at most):
+    // several whole tiles, then the split of what is left.
+    {1, 3, 75, 3, 1, 5, 3, 3, 2, 2, 1, 1, PaddingKind::kSame, {}},
+    {1, 2, 41, 4, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {1, 8, 70, 3, 1, 4, 3, 3, 2, 2, 2, 3, PaddingKind::kSame, {}},
+    // Dilation with stride: phase membership depends on both.
+    {2, 8, 11, 2, 2, 3, 2, 3, 3, 2, 3, 2, PaddingKind::kValid, {}},
+    {1, 7, 9, 5, 1, 6, 3, 2, 2, 3, 2, 2, PaddingKind::kExplicit, {1, 2, 3, 0}},
+    {1, 9, 12, 4, 1, 5, 4, 4, 2, 2, 2, 2, PaddingKind::kSame, {}},
+    {2, 10, 9, 3, 1, 2, 3, 3, 3, 3, 3, 2, PaddingKind::kSame, {}},
+};
+
+// K_g at and around every kernel's k-step (1 for float, pairs for bfloat16,
+// 32 for the AMX tile), over strided, grouped and dilated windows.
+const int64_t kKStepDepths[] = {15, 16, 17, 31, 32, 33, 63, 64, 65};
+Shape KStepShape(int index, int64_t kg) {
+  if (index % 2 == 0) return {1, 4, 5, 3, 1, kg, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}};
+  return {1, 5, 4, 2, 2, kg, 3, 3, 1, 2, 2, 1, PaddingKind::kSame, {}};
+}
+
+// Shapes for the non-finite checks: K_g odd (the bfloat16 kernels pair its
+// last k with a zero) and even, with rows long enough for interior tiles of
+// every MR (which read no zero row) beside edge tiles (which do).
+const Shape kNonFiniteShapes[] = {
+    {1, 5, 6, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {1, 5, 40, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {1, 4, 40, 2, 2, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {2, 6, 36, 3, 2, 4, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
+    {1, 5, 38, 3, 1, 8, 3, 3, 1, 2, 2, 1, PaddingKind::kSame, {}},
 };
 
 template <typename Acc, typename Elem>
@@ -254,15 +358,38 @@ void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& r
       }
       ++shape_index;
     }
-    std::printf("%s %-22s %-8s tier %s%s: micro-kernel and %d engine shapes\n",
+    int k_step_index = 0;
+    for (const int64_t kg : kKStepDepths) {
+      const bool ok = CheckEngine(*entry.kernel, KStepShape(k_step_index, kg), false, rng);
+      Report(ok, std::string(entry.kernel->name) + " engine K_g " + std::to_string(kg));
+      engine_ok = engine_ok && ok;
+      ++k_step_index;
+    }
+    int non_finite_checks = 0;
+    if constexpr (!std::is_integral_v<Acc>) {
+      int index = 0;
+      for (const Shape& shape : kNonFiniteShapes) {
+        for (const Poison& poison : kPoisons) {
+          const bool ok = CheckEngine(*entry.kernel, shape, false, rng, poison);
+          Report(ok, std::string(entry.kernel->name) + " non-finite shape " +
+                         std::to_string(index) + ": " + poison.name);
+          engine_ok = engine_ok && ok;
+          ++non_finite_checks;
+        }
+        ++index;
+      }
+    }
+    std::printf("%s %-22s %-8s tier %s%s: micro-kernel, %d engine shapes, %d K_g steps, "
+                "%d non-finite\n",
                 micro_ok && engine_ok ? "RAN " : "FAIL", entry.kernel->name, dtype, tier, how,
-                shape_index);
+                shape_index, k_step_index, non_finite_checks);
   }
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  g_quick = argc > 1 && std::string(argv[1]) == "--quick";
   std::mt19937 rng(20261205);
   std::printf("usable tier here: %s\n", tf_custom_op::IsaTierName(tf_custom_op::MaxUsableTier()));
   CheckTable("float32", tf_custom_op::FloatKernels(), rng);

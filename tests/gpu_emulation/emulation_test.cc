@@ -2,7 +2,9 @@
 // cc/kernels/gpu/cuda_emulation.h and compares them with a naive reference
 // (the SPEC's formula, in 64-bit arithmetic) on small shapes: every dtype,
 // NHWC and NCHW, strides 1-3, dilation, SAME/VALID/explicit asymmetric padding,
-// groups, tile tails, phases without taps and empty tensors.
+// groups, tile tails, K_g at and around the k-steps (BK of the SIMT and
+// tensor-core kernels), phases without taps, empty tensors, and Inf / NaN in
+// the filter or dy (first and last element, first k of the last channel).
 //
 // Build (tests/test_gpu_emulation.py and `make gpu-emulation` do this):
 //   g++ -std=c++17 -O2 -pthread -DTFCO_CUDA_EMULATION -I. -x c++
@@ -38,7 +40,42 @@ struct Case {
   Pad pad;
   int64_t pt = 0, pb = 0, pl = 0, pr = 0;  // explicit
   bool random_floats = false;  // non-integer data (float/double only)
+  int poison = 0;              // index into kPoisons (0: none)
 };
+
+// A non-finite value planted in the filter or dy (floating dtypes only):
+// a tap outside dy must be skipped, never multiplied by a loaded zero.
+enum class Place { kFirst, kLast, kLastChannelFirstK };
+struct Poison {
+  const char* name;
+  bool in_filter;  // else in dy
+  Place place;
+  double value;
+};
+const Poison kPoisons[] = {
+    {"none", false, Place::kFirst, 0.0},
+    {"filter_inf_first", true, Place::kFirst, INFINITY},
+    {"filter_nan_last", true, Place::kLast, NAN},
+    {"filter_neginf_lastc", true, Place::kLastChannelFirstK, -INFINITY},
+    {"dy_inf_first", false, Place::kFirst, INFINITY},
+    {"dy_nan_last", false, Place::kLast, NAN},
+    {"dy_neginf_lastc", false, Place::kLastChannelFirstK, -INFINITY},
+};
+constexpr int kNumPoisons = sizeof(kPoisons) / sizeof(kPoisons[0]);
+
+// Index of the poisoned element in the HWIO filter or NHWC dy of `p`.
+size_t PoisonIndex(const ConvProblem& p, const Poison& poison, size_t size) {
+  if (poison.place == Place::kFirst) return 0;
+  if (poison.place == Place::kLast) return size - 1;
+  const int64_t first_k_of_last_group = (p.groups - 1) * p.out_depth_per_group;
+  if (poison.in_filter) {
+    const int64_t tap = (p.filter_rows * p.filter_cols) / 2;
+    return static_cast<size_t>((tap * p.filter_depth + p.filter_depth - 1) * p.out_depth +
+                               first_k_of_last_group);
+  }
+  const int64_t pixel = (p.batch * p.out_rows * p.out_cols) / 2;
+  return static_cast<size_t>(pixel * p.out_depth + first_k_of_last_group);
+}
 
 bool MakeParams(const Case& t, ConvProblem* p) {
   p->batch = t.n;
@@ -207,6 +244,18 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
     w[e] = Tr::From(floats ? static_cast<Ref>(real(gen)) : static_cast<Ref>(small(gen)));
     w_ref[e] = Tr::To(w[e]);
   }
+  if (t.poison != 0) {
+    if constexpr (std::is_integral_v<Ref>) {
+      return "";  // int32 has no Inf or NaN
+    } else {
+      const Poison& poison = kPoisons[t.poison];
+      auto& target = poison.in_filter ? w : dy;
+      auto& target_ref = poison.in_filter ? w_ref : dy_ref;
+      const size_t at = PoisonIndex(p, poison, target.size());
+      target[at] = Tr::From(poison.value);
+      target_ref[at] = Tr::To(target[at]);
+    }
+  }
   const std::vector<Ref> want = Reference<Ref>(p, dy_ref, w_ref);
 
   // Poison the output: every element must be written.
@@ -228,7 +277,12 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
   for (const Ref& v : want) scale = std::max(scale, std::fabs(static_cast<double>(v)));
   for (size_t e = 0; e < dx_n; ++e) {
     const Ref got = Tr::To(dx[e]);
-    if (!Tr::Close(got, want[e], scale)) {
+    const double want_d = static_cast<double>(want[e]), got_d = static_cast<double>(got);
+    // Non-finite expectations match exactly: NaN for NaN, the same Inf.
+    const bool ok = std::isnan(want_d)   ? std::isnan(got_d)
+                    : std::isinf(want_d) ? got_d == want_d
+                                         : std::isfinite(got_d) && Tr::Close(got, want[e], scale);
+    if (!ok) {
       char buf[200];
       std::snprintf(buf, sizeof(buf), "element %zu of %zu: got %.9g, want %.9g",
                     e, dx_n, static_cast<double>(got),
@@ -276,6 +330,24 @@ std::vector<Case> Cases() {
   Case rf{"random_float_s2",   2, 9, 8, 5, 3, 3, 1, 20, 2, 2, 1, 1, Pad::kSame};
   rf.random_floats = true;
   add(rf);
+  // K_g at and around the k-steps (BK 32 for the tensor-core kernels; the
+  // SIMT kernels' BK divides 16): one step exactly, a step and a tail, two.
+  for (const int64_t kg : {15, 16, 17, 31, 32, 33, 63, 64, 65}) {
+    add({"kg" + std::to_string(kg) + "_step", 1, 5, 6, 3, 3, 3, 1, kg, 1, 1, 1, 1, Pad::kSame});
+  }
+  add({"kg32_groups2_s2", 1, 6, 7, 4, 3, 3, 2, 64, 2, 2, 1, 1, Pad::kSame});
+  add({"kg64_dil2_s2", 1, 9, 8, 3, 3, 3, 1, 64, 2, 2, 2, 2, Pad::kSame});
+  // Inf and NaN, K_g odd and even, edge tiles (taps outside dy) and interior.
+  for (int poison = 1; poison < kNumPoisons; ++poison) {
+    const std::string suffix = std::string("_") + kPoisons[poison].name;
+    Case odd{"nonfinite_kg3" + suffix, 1, 5, 6, 2, 3, 3, 1, 3, 1, 1, 1, 1, Pad::kSame};
+    Case even{"nonfinite_g2_s2" + suffix, 2, 6, 7, 6, 4, 4, 2, 8, 2, 2, 1, 1, Pad::kSame};
+    Case deep{"nonfinite_kg33" + suffix, 1, 5, 9, 4, 3, 3, 1, 33, 1, 1, 1, 1, Pad::kSame};
+    for (Case* c : {&odd, &even, &deep}) {
+      c->poison = poison;
+      add(*c);
+    }
+  }
   // Empty tensors.
   add({"empty_batch",          0, 5, 5, 3, 3, 3, 1, 4, 1, 1, 1, 1, Pad::kSame});
   add({"empty_dy_rows",        2, 1, 5, 3, 4, 3, 1, 4, 2, 1, 1, 1, Pad::kValid});

@@ -32,6 +32,7 @@
 //   warp_tile.h           scalar and WMMA warp tiles of the tensor-core kernel
 //   tensor_core_kernel.h  the tensor-core kernel (half, bfloat16)
 //   transpose_kernel.h    the NCHW <-> NHWC transpose
+//   non_finite_guard.h    Inf / NaN filters: a flag and a direct gather
 //   phase_planning.h      host planning of phases and per-launch tables
 // This file is the host side: launch configuration, tile shape per dtype and
 // the exported launcher of conv_backprop_input_gpu.h.
@@ -44,10 +45,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "cc/kernels/gpu/device_math.h"
 #include "cc/kernels/gpu/kernel_args.h"
+#include "cc/kernels/gpu/non_finite_guard.h"
 #include "cc/kernels/gpu/phase_planning.h"
 #include "cc/kernels/gpu/simt_kernel.h"
 #include "cc/kernels/gpu/tensor_core_kernel.h"
@@ -127,8 +130,10 @@ cudaError_t Transpose(size_t elem_size, const void* src, void* dst,
 template <typename T, int BM, int BN, int BK>
 GpuStatus LaunchGemm(void (*kernel)(GemmArgs<T>), int threads,
                      const ConvProblem& p, const PhasePlan& plan,
-                     const T* dy, const T* w, T* dx, cudaStream_t stream) {
+                     const T* dy, const T* w, T* dx, const int32_t* skip_flag,
+                     cudaStream_t stream) {
   GemmArgs<T> args{};
+  args.skip_if_flagged = skip_flag;
   args.dy = dy;
   args.w = w;
   args.dx = dx;
@@ -173,46 +178,49 @@ GpuStatus LaunchGemm(void (*kernel)(GemmArgs<T>), int threads,
 
 template <typename T, int BM, int BN, int BK, int TM, int TN>
 GpuStatus LaunchSimt(const ConvProblem& p, const PhasePlan& plan,
-                     const T* dy, const T* w, T* dx, cudaStream_t stream) {
+                     const T* dy, const T* w, T* dx, const int32_t* skip_flag,
+                     cudaStream_t stream) {
   return LaunchGemm<T, BM, BN, BK>(&SimtGatherKernel<T, BM, BN, BK, TM, TN>,
                                    (BM / TM) * (BN / TN), p, plan, dy, w, dx,
-                                   stream);
+                                   skip_flag, stream);
 }
 
 template <typename T>
 GpuStatus LaunchTensorCore(const ConvProblem& p,
                            const PhasePlan& plan, const T* dy, const T* w,
-                           T* dx, cudaStream_t stream) {
+                           T* dx, const int32_t* skip_flag, cudaStream_t stream) {
   return LaunchGemm<T, kTcBM, kTcBN, kTcBK>(&TensorCoreGatherKernel<T>,
                                             kTcThreads, p, plan, dy, w, dx,
-                                            stream);
+                                            skip_flag, stream);
 }
 
 // Tile shape by channels per group: narrow groups waste less of a wide tile.
 template <typename T>
 GpuStatus RunGemm(const ConvProblem& p, const PhasePlan& plan,
-                  const T* dy, const T* w, T* dx, cudaStream_t stream) {
+                  const T* dy, const T* w, T* dx, const int32_t* skip_flag,
+                  cudaStream_t stream) {
   if (p.filter_depth > 64) {
-    return LaunchSimt<T, 128, 128, 8, 8, 8>(p, plan, dy, w, dx, stream);
+    return LaunchSimt<T, 128, 128, 8, 8, 8>(p, plan, dy, w, dx, skip_flag, stream);
   }
   if (p.filter_depth > 32) {
-    return LaunchSimt<T, 128, 64, 8, 8, 4>(p, plan, dy, w, dx, stream);
+    return LaunchSimt<T, 128, 64, 8, 8, 4>(p, plan, dy, w, dx, skip_flag, stream);
   }
-  return LaunchSimt<T, 64, 32, 8, 4, 4>(p, plan, dy, w, dx, stream);
+  return LaunchSimt<T, 64, 32, 8, 4, 4>(p, plan, dy, w, dx, skip_flag, stream);
 }
 template <>
 GpuStatus RunGemm<__half>(const ConvProblem& p,
                           const PhasePlan& plan, const __half* dy,
-                          const __half* w, __half* dx, cudaStream_t stream) {
-  return LaunchTensorCore(p, plan, dy, w, dx, stream);
+                          const __half* w, __half* dx, const int32_t* skip_flag,
+                          cudaStream_t stream) {
+  return LaunchTensorCore(p, plan, dy, w, dx, skip_flag, stream);
 }
 template <>
 GpuStatus RunGemm<__nv_bfloat16>(const ConvProblem& p,
                                  const PhasePlan& plan,
                                  const __nv_bfloat16* dy,
                                  const __nv_bfloat16* w, __nv_bfloat16* dx,
-                                 cudaStream_t stream) {
-  return LaunchTensorCore(p, plan, dy, w, dx, stream);
+                                 const int32_t* skip_flag, cudaStream_t stream) {
+  return LaunchTensorCore(p, plan, dy, w, dx, skip_flag, stream);
 }
 
 size_t AlignUp(size_t v) { return (v + 255) & ~static_cast<size_t>(255); }
@@ -228,6 +236,40 @@ size_t ElementSize(GpuDtype dtype) {
   return 0;
 }
 
+// The workspace's first kFlagBytes hold the non-finite flag (floating
+// dtypes); the NCHW staging buffers follow.
+constexpr size_t kFlagBytes = 256;
+bool HasFlag(GpuDtype dtype) { return dtype != GpuDtype::kInt32; }
+
+// Steps 1 and 3 of non_finite_guard.h around the GEMM kernels.
+template <typename T>
+GpuStatus LaunchFlagNonFinite(const ConvProblem& p, const T* w, int32_t* flag,
+                              cudaStream_t stream) {
+  GpuStatus status = FromCuda(cudaMemsetAsync(flag, 0, sizeof(int32_t), stream));
+  if (!status.ok()) return status;
+  const int64_t n = p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
+  const int64_t blocks = std::min<int64_t>((n + 255) / 256, 1024);
+  return FromCuda(LaunchKernel(&FlagNonFiniteKernel<T>,
+                               dim3(static_cast<unsigned>(blocks), 1, 1), dim3(256, 1, 1),
+                               stream, w, n, flag));
+}
+
+template <typename T>
+GpuStatus LaunchDirectGather(const ConvProblem& p, const T* dy, const T* w, T* dx,
+                             const int32_t* flag, cudaStream_t stream) {
+  const DirectArgs a{p.batch,        p.in_rows,       p.in_cols,       p.in_depth,
+                     p.out_rows,     p.out_cols,      p.out_depth,     p.filter_rows,
+                     p.filter_cols,  p.filter_depth,  p.out_depth_per_group,
+                     p.stride_rows,  p.stride_cols,   p.dilation_rows, p.dilation_cols,
+                     p.pad_top,      p.pad_left};
+  const int64_t total = p.batch * p.in_rows * p.in_cols * p.in_depth;
+  // Few blocks: when the flag is clear (always, in practice) they only read it.
+  const int64_t blocks = std::min<int64_t>((total + 255) / 256, 1024);
+  return FromCuda(LaunchKernel(&DirectGatherKernel<T>,
+                               dim3(static_cast<unsigned>(blocks), 1, 1), dim3(256, 1, 1),
+                               stream, a, dy, w, dx, flag));
+}
+
 template <typename T>
 GpuStatus RunTyped(const ConvProblem& p, bool nchw,
                    const void* filter, const void* out_backprop,
@@ -238,8 +280,13 @@ GpuStatus RunTyped(const ConvProblem& p, bool nchw,
   T* dx = static_cast<T*>(in_backprop);
   const T* w = static_cast<const T*>(filter);
   T* dx_nhwc = dx;
+  unsigned char* ws = static_cast<unsigned char*>(workspace);
+  int32_t* flag = nullptr;
+  if constexpr (!std::is_same_v<T, int32_t>) {
+    flag = reinterpret_cast<int32_t*>(ws);
+    ws += kFlagBytes;
+  }
   if (nchw) {
-    unsigned char* ws = static_cast<unsigned char*>(workspace);
     T* dy_nhwc = reinterpret_cast<T*>(ws);
     dx_nhwc = reinterpret_cast<T*>(
         ws + AlignUp(static_cast<size_t>(p.batch * p.out_rows * p.out_cols *
@@ -252,8 +299,17 @@ GpuStatus RunTyped(const ConvProblem& p, bool nchw,
     if (!status.ok()) return status;
     dy = dy_nhwc;
   }
-  const GpuStatus status = RunGemm<T>(p, plan, dy, w, dx_nhwc, stream);
-  if (!status.ok() || !nchw) return status;
+  if (flag != nullptr) {
+    const GpuStatus status = LaunchFlagNonFinite(p, w, flag, stream);
+    if (!status.ok()) return status;
+  }
+  GpuStatus status = RunGemm<T>(p, plan, dy, w, dx_nhwc, flag, stream);
+  if (!status.ok()) return status;
+  if (flag != nullptr) {
+    status = LaunchDirectGather(p, dy, w, dx_nhwc, flag, stream);
+    if (!status.ok()) return status;
+  }
+  if (!nchw) return status;
   // dx: per image [H*W][C] -> [C][H*W].
   return FromCuda(Transpose(sizeof(T), dx_nhwc, dx, p.in_rows * p.in_cols,
                             p.in_depth, p.batch, stream));
@@ -264,9 +320,10 @@ GpuStatus RunTyped(const ConvProblem& p, bool nchw,
 size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
                                        const ConvProblem& p,
                                        bool nchw) {
-  if (!nchw) return 0;
+  const size_t flag_bytes = HasFlag(dtype) ? kFlagBytes : 0;
+  if (!nchw) return flag_bytes;
   const size_t e = ElementSize(dtype);
-  return AlignUp(static_cast<size_t>(p.batch * p.out_rows * p.out_cols *
+  return flag_bytes + AlignUp(static_cast<size_t>(p.batch * p.out_rows * p.out_cols *
                                      p.out_depth) * e) +
          AlignUp(static_cast<size_t>(p.batch * p.in_rows * p.in_cols *
                                      p.in_depth) * e);
@@ -313,7 +370,7 @@ GpuStatus LaunchConvBackpropInput(GpuDtype dtype,
       p.dilation_rows >= kMaxDim || p.dilation_cols >= kMaxDim) {
     return kTooLarge;
   }
-  if (nchw && workspace_bytes < ConvBackpropInputWorkspaceBytes(dtype, p, nchw)) {
+  if (workspace_bytes < ConvBackpropInputWorkspaceBytes(dtype, p, nchw)) {
     return BadArgument("Conv2DBackpropInput GPU kernel: workspace too small");
   }
   switch (dtype) {

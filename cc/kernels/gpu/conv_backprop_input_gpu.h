@@ -44,8 +44,10 @@ struct GpuStatus {
   bool ok() const { return code == GpuError::kOk; }
 };
 
-// Device scratch the launcher needs (bytes, 256-byte aligned pieces): zero for
-// NHWC, a NHWC copy of out_backprop plus a NHWC result for NCHW.
+// Device scratch the launcher needs (bytes, 256-byte aligned pieces): for the
+// floating dtypes a flag saying the filter holds Inf or NaN
+// (non_finite_guard.h), and for NCHW a NHWC copy of out_backprop plus a NHWC
+// result. Zero for int32 NHWC.
 size_t ConvBackpropInputWorkspaceBytes(GpuDtype dtype,
                                        const ConvProblem& params,
                                        bool nchw);

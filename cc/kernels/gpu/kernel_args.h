@@ -69,6 +69,9 @@ struct GemmArgs {
   int32_t group_begin;
   int64_t filter_row_stride, filter_col_stride;  // S*Cg*K, Cg*K
   int64_t row_tap_stride, col_tap_stride;  // filter offset between taps
+  // Device flag set when the filter holds Inf or NaN (non_finite_guard.h):
+  // the kernel then leaves dx to the direct gather. nullptr: never skip.
+  const int32_t* skip_if_flagged;
   PhaseTable table;
 };
 

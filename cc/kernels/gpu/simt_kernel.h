@@ -79,6 +79,8 @@ struct SimtStep {
 template <typename T, int BM, int BN, int BK, int TM, int TN>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     SimtGatherKernel(const GemmArgs<T> args) {
+  // A whole block returns together, before any barrier (non_finite_guard.h).
+  if (args.skip_if_flagged != nullptr && *args.skip_if_flagged != 0) return;
   constexpr int NT = (BM / TM) * (BN / TN);
   using Step = SimtStep<T, BM, BN, BK, TM, TN>;
 

@@ -58,6 +58,8 @@ struct TensorCoreStep {
 template <typename T>
 __global__ void __launch_bounds__(kTcThreads)
     TensorCoreGatherKernel(const GemmArgs<T> args) {
+  // A whole block returns together, before any barrier (non_finite_guard.h).
+  if (args.skip_if_flagged != nullptr && *args.skip_if_flagged != 0) return;
   constexpr int BM = kTcBM, BN = kTcBN, BK = kTcBK, NT = kTcThreads;
   constexpr int kWarpM = BM / kTcWarpsM;  // 32
   constexpr int kWarpN = BN / kTcWarpsN;  // 32
