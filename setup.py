@@ -36,7 +36,7 @@ setup(
     version="0.1.0",
     description="conv2d_backprop_input as a TensorFlow custom op with its own CPU and CUDA kernels",
     packages=find_packages(include=["tf_custom_op", "tf_custom_op.*"]),
-    package_data={"tf_custom_op": ["_build_info.json"], "tf_custom_op.benchmark": ["layers.json"]},
+    package_data={"tf_custom_op": ["_build_info.json"], "tf_custom_op.benchmark": ["layers.json", "corpus.json"]},
     ext_modules=[Extension("tf_custom_op._conv2d_backprop_input_op", sources=[])],
     cmdclass={"build_ext": BuildOpLibrary},
     python_requires=">=3.9",

@@ -187,4 +187,7 @@ def test_wheel_ships_the_layer_suite(wheel):
     _, path = wheel
     with zipfile.ZipFile(path) as zf:
         spec = json.loads(zf.read("tf_custom_op/benchmark/layers.json"))
+        corpus = json.loads(zf.read("tf_custom_op/benchmark/corpus.json"))
     assert {"vgg3x3_c256", "small_b1", "dil2"} <= {layer["name"] for layer in spec["layers"]}
+    assert {"dcgan64_g2", "pix2pix_d_512", "resnext_g32_c256"} <= \
+        {layer["name"] for layer in corpus["layers"]}

@@ -1,6 +1,7 @@
 """`python -m tf_custom_op.benchmark`: our op vs TF's built-in, same process.
 
-Runs the layer suite (the package's benchmark/layers.json, or a file given), timing our
+Runs a layer file (the package's corpus.json by default, layers.json with
+`layers`, or a file given), timing our
 op and TF's built-in op interleaved, best of N; then repeats the timing in a
 subprocess with TF_ENABLE_ONEDNN_OPTS=0 (TF's Eigen path, what non-x86 users
 get). Prints a table, writes JSON and a bar chart PNG.
@@ -15,7 +16,10 @@ import sys
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m tf_custom_op.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("layers", nargs="?", default=None, help="layers.json (default: the suite shipped in the package)")
+    parser.add_argument("layers", nargs="?", default=None,
+                        help="a layer file, or 'corpus' (the default: layers as real networks "
+                             "run them) or 'layers' (the first eight-layer suite), both shipped "
+                             "in the package")
     parser.add_argument("--threads", type=int, default=2, help="TF intra-op threads (default 2)")
     parser.add_argument("--repeats", type=int, default=7, help="timings per op, best kept (default 7)")
     parser.add_argument("--min-seconds", type=float, default=1.0,

@@ -63,7 +63,7 @@ def main(argv=None):
     from tf_custom_op.benchmark import suite  # pylint: disable=import-outside-toplevel
     from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel,no-name-in-module
 
-    layers = {c.layer["name"]: c.layer for c in suite.load_cases(headline_only=True)}
+    layers = {c.layer["name"]: c.layer for c in suite.load_cases("layers", headline_only=True)}
     print(f"gradient of conv2d_backprop_input, {args.threads} threads, best of {args.repeats}, "
           f"TF oneDNN {'on' if _pywrap_util_port.IsMklEnabled() else 'off'}")
     print(f"{'case':24} {'ours ms':>9} {'TF ms':>9} {'TF/ours':>8}")

@@ -10,6 +10,50 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+def percentile(values, q):
+    """The q-th percentile (0-100) of values, linearly interpolated."""
+    values = sorted(v for v in values if v)
+    if not values:
+        return None
+    at = (len(values) - 1) * q / 100.0
+    low = int(math.floor(at))
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (at - low)
+
+
+def distribution(rows, key="ratio_tf", tf_ms="tf_ms"):
+    """How the ratios of `rows` are spread: count, geomean, p10, min, and the
+    FLOP-weighted ratio (TF's total time over ours: what a model's step
+    pays); layers TF refused are counted apart."""
+    compared = [r for r in rows if r.get(key)]
+    ratios = [r[key] for r in compared]
+    ours_total = sum(r["ours_ms"] for r in compared)
+    return {
+        "layers": len(compared),
+        "refused": len(rows) - len(compared),
+        "geomean": geomean(ratios),
+        "p10": percentile(ratios, 10),
+        "min": min(ratios) if ratios else None,
+        "weighted": (sum(r[tf_ms] for r in compared) / ours_total) if ours_total else None,
+    }
+
+
+def _groups(rows):
+    """Rows by (dtype, data_format), float32 NHWC first; the fp32 NHWC rows
+    also by the layer file's set (e.g. corpus / own) when it has several."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(f"{r['dtype']} {r['data_format']}", []).append(r)
+    ordered = {"float32 NHWC": groups.pop("float32 NHWC", [])}
+    headline = ordered["float32 NHWC"]
+    sets = sorted({r.get("set") for r in headline if r.get("set")})
+    if len(sets) > 1:
+        for name in sets:
+            ordered[f"float32 NHWC, set {name}"] = [r for r in headline if r.get("set") == name]
+    ordered.update(groups)
+    return {k: v for k, v in ordered.items() if v}
+
+
 def _fmt(value, spec):
     if value is None:
         width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
@@ -31,6 +75,7 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
             "ratio_tf": res["tf"] / res["ours"] if res["tf"] else None,
             "tf_error": res["tf_error"], "max_rel_err": res["max_err"],
             "extra_mb": case.extra_memory_bytes(threads, kernels) / 2**20,
+            "set": case.layer.get("set"),
         }
         if off is not None:
             row["tf_off_ms"] = off["tf"] * 1e3 if off["tf"] else None
@@ -58,15 +103,27 @@ def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
     headline = [r for r in rows if r["dtype"] == "float32" and r["data_format"] == "NHWC"]
     g_on = geomean([r["ratio_tf"] for r in headline])
     g_off = geomean([r.get("ratio_tf_off") for r in headline])
-    print(f"geomean over fp32 NHWC layers: xTF {_fmt(g_on, '.2f')}   "
-          f"xTF-off {_fmt(g_off, '.2f')}   peak extra memory of the op: "
-          f"{max(r['extra_mb'] for r in rows):.2f} MB", file=file)
+    print(f"peak extra memory of the op: {max(r['extra_mb'] for r in rows):.2f} MB", file=file)
+    print("distribution of xTF (TF time / ours; weighted = TF's total time / ours, what a "
+          "model's step pays):", file=file)
+    distributions = {}
+    for name, group in _groups(rows).items():
+        for label, key, tf_key in (("xTF", "ratio_tf", "tf_ms"), ("xTF-off", "ratio_tf_off",
+                                                                   "tf_off_ms")):
+            if key == "ratio_tf_off" and not any(key in r for r in group):
+                continue
+            d = distribution(group, key, tf_key)
+            distributions[f"{name} {label}"] = d
+            print(f"  {name:28} {label:8} layers {d['layers']:3}  geomean "
+                  f"{_fmt(d['geomean'], '5.2f')}  p10 {_fmt(d['p10'], '5.2f')}  min "
+                  f"{_fmt(d['min'], '5.2f')}  weighted {_fmt(d['weighted'], '5.2f')}"
+                  + (f"  (TF refused {d['refused']})" if d["refused"] else ""), file=file)
     for r in rows:
         for key in ("tf_error", "tf_off_error"):
             if r.get(key):
                 print(f"  note: {r['layer']}: TF {'(oneDNN off) ' if 'off' in key else ''}"
                       f"refused it: {r[key]}", file=file)
-    return {"geomean_tf": g_on, "geomean_tf_off": g_off}
+    return {"geomean_tf": g_on, "geomean_tf_off": g_off, "distributions": distributions}
 
 
 def write_json(path, rows, summary, meta):

@@ -8,9 +8,13 @@ from tf_custom_op.geometry import output_size
 
 _BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4}
 
-# The layer suite ships inside the package (package data, also in the wheel),
-# so the benchmark runs from any clone or install.
-DEFAULT_LAYERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")
+# The layer files ship inside the package (package data, also in the wheel),
+# so the benchmark runs from any clone or install. The corpus (layers as real
+# networks run them) is the default; "layers" is the first eight-layer suite.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+SUITES = {"corpus": os.path.join(_HERE, "corpus.json"),
+          "layers": os.path.join(_HERE, "layers.json")}
+DEFAULT_LAYERS = SUITES["corpus"]
 
 
 class Case:
@@ -23,12 +27,13 @@ class Case:
         n, h, w, c = layer["N"], layer["H"], layer["W"], layer["C"]
         r, s, k = layer["R"], layer["S"], layer["K"]
         stride, dil, pad = layer["stride"], layer["dilation"], layer["padding"]
+        self.groups = layer.get("groups", 1)
         p = output_size(h, r, stride, dil, pad)
         q = output_size(w, s, stride, dil, pad)
         self.nhwc_input = [n, h, w, c]
-        self.filter_shape = [r, s, c, k]
+        self.filter_shape = [r, s, c // self.groups, k]
         self.nhwc_dy = [n, p, q, k]
-        self.flops = 2.0 * n * p * q * k * r * s * c
+        self.flops = 2.0 * n * p * q * k * r * s * c / self.groups
         self.padding = pad
         self.stride, self.dilation = stride, dil
 
@@ -44,15 +49,17 @@ class Case:
         nr, k_pack, reads = kernel["nr"], kernel["k_pack"], kernel["reads"]
         elem = _BYTES[reads.split()[0]]
         acc = 8 if self.dtype == "float64" else 4  # the accumulation type
-        r, s, c, k = self.filter_shape
-        padded_k = -(-k // k_pack) * k_pack
-        packed = r * s * (-(-c // nr) * nr) * padded_k * elem
+        r, s, cg, k = self.filter_shape
+        kg = k // self.groups
+        padded_kg = -(-kg // k_pack) * k_pack
+        packed = self.groups * r * s * (-(-cg // nr) * nr) * padded_kg * elem
         _, _, q, _ = self.nhwc_dy
         _, _, w, _ = self.nhwc_input
         nhwc = self.data_format == "NHWC"
         dy_staged = not (nhwc and reads == self.dtype)
         dx_staged = not (nhwc and self.dtype in ("float32", "float64", "int32"))
         row_taps = -(-r // self.stride)
+        c = self.nhwc_input[3]
         per_thread = ((row_taps + 1) * q * k * elem if dy_staged else 0) + \
             (w * c * acc if dx_staged else 0)
         return packed + threads * per_thread
@@ -87,7 +94,9 @@ class Case:
 
 
 def load_cases(path=None, headline_only=False):
+    """The cases of a layer file: a path, or a name of SUITES."""
     path = path or os.environ.get("TF_CUSTOM_OP_LAYERS", DEFAULT_LAYERS)
+    path = SUITES.get(path, path)
     with open(path) as f:
         spec = json.load(f)
     layers = {layer["name"]: layer for layer in spec["layers"]}
