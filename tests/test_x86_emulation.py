@@ -6,7 +6,7 @@ kernels compiled as plain C++ against cc/kernels/cpu/x86_emulation.h
 child processes load that library (TF_CUSTOM_OP_LIBRARY) and run cases of
 every floating dtype through the op: once at the top tier (AMX for bfloat16)
 and once capped at avx512_bf16 (VDPBF16PS). The kernel report must name the
-emulated kernels, so these cases run the 6x32 float, 6x16 double and both
+emulated kernels, so these cases run the 12x32 float, 12x16 double and both
 bfloat16 kernels, the bfloat16 path that reads dy and the filter as bfloat16
 pairs in place (NHWC) or staged (NCHW), and the scalar tile taken when the
 filter is not finite. On a machine with those instructions the package's own
@@ -97,7 +97,7 @@ def emulated_library():
 
 
 # TF_CUSTOM_OP_ISA cap -> (tier reported, bfloat16 kernel expected)
-CAPS = {"amx": ("amx", "amx-bf16-16x32"), "avx512_bf16": ("avx512_bf16", "avx512bf16-6x32")}
+CAPS = {"amx": ("amx", "amx-bf16-16x32"), "avx512_bf16": ("avx512_bf16", "avx512bf16-12x32")}
 
 
 def _run(code, library, cap):
@@ -114,8 +114,8 @@ def test_emulated_kernels_through_tensorflow(emulated_library, cap):
     tier, bf16_kernel = CAPS[cap]
     assert report["tier"] == tier, report
     kernels = {dtype: entry["kernel"] for dtype, entry in report["kernels"].items()}
-    assert kernels["float32"] == "avx512-f32-6x32", kernels
-    assert kernels["float64"] == "avx512-f64-6x16", kernels
+    assert kernels["float32"] == "avx512-f32-12x32", kernels
+    assert kernels["float64"] == "avx512-f64-12x16", kernels
     assert kernels["bfloat16"] == bf16_kernel, kernels
     assert report["kernels"]["bfloat16"]["reads"] == "bfloat16"
     assert result["dtypes"] == ["bfloat16", "float32", "float64"]

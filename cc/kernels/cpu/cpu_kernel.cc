@@ -168,6 +168,7 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
                                      in_backprop->flat<T>().data());
   ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+                    engine.RowsForPanelReuse(),
                     [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
 }
 

@@ -78,6 +78,14 @@ double GatherEngine<Acc, Elem>::MacsPerRowUnit() const {
 }
 
 template <typename Acc, typename Elem>
+int64_t GatherEngine<Acc, Elem>::RowsForPanelReuse() const {
+  const int64_t sh = std::min(params_.stride_rows, params_.in_rows);
+  const int64_t sw = std::min(params_.stride_cols, params_.in_cols);
+  const int64_t pixels_per_row = std::max<int64_t>(1, params_.in_cols / sw);
+  return sh * ((kReusePixels + pixels_per_row - 1) / pixels_per_row);
+}
+
+template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
   const int64_t c = params_.in_depth;
   const int64_t sw = params_.stride_cols;
@@ -104,93 +112,145 @@ int64_t GatherEngine<Acc, Elem>::MaxTapsPerPhase() const {
   return most;
 }
 
+// What one thread keeps between the blocks of rows it computes.
+template <typename Acc, typename Elem>
+struct GatherEngine<Acc, Elem>::Scratch {
+  Scratch(const RowIO<Acc, Elem>& io, int64_t row_taps_max, int64_t dy_row_elements)
+      : cache(io, row_taps_max + 1, dy_row_elements) {}
+  DyRowCache<Acc, Elem> cache;
+  std::vector<const Elem*> slots;       // one tile's indirection
+  std::vector<const Elem*> dy_rows;     // a dx row's dy rows, one per valid row tap
+  std::vector<PhaseRow> phase_rows;     // the block's rows of one row phase
+  std::vector<Acc*> dx_rows;            // where each row of the block is computed
+  std::vector<Acc> dx_staged;           // rows not written in place
+};
+
 template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin,
                                     int64_t end) const {
+  const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
+  Scratch scratch(io, row_taps_max, params_.out_cols * params_.out_depth);
+  scratch.slots.resize(static_cast<size_t>(std::max<int64_t>(MaxTapsPerPhase(), 1) * kernel_.mr));
+  scratch.dy_rows.resize(static_cast<size_t>(row_taps_max));
+  if (io.DyRowsInPlace()) {
+    // Every dy row is at hand: the whole range is one block, swept chunk by
+    // chunk of channel blocks (ComputeBlock).
+    ComputeBlock(io, begin, end, &scratch);
+  } else {
+    // Staged dy rows are converted once per row, in order: a block per row.
+    for (int64_t unit = begin; unit < end; ++unit) ComputeBlock(io, unit, unit + 1, &scratch);
+  }
+  // Non-temporal stores are weakly ordered: make them visible before the
+  // caller (and whoever reads dx after it) can see that these rows are done.
+  if (stream_dx_) FenceStreamingStores();
+}
+
+template <typename Acc, typename Elem>
+void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin,
+                                           int64_t end, Scratch* scratch) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
   const int64_t H = params_.in_rows, W = params_.in_cols, C = params_.in_depth;
-  const int64_t P = params_.out_rows, Q = params_.out_cols,
-                K = params_.out_depth;
+  const int64_t P = params_.out_rows, Q = params_.out_cols, K = params_.out_depth;
   const int64_t cg = params_.filter_depth, kg = params_.out_depth_per_group;
   const int64_t sh = params_.stride_rows, sw = params_.stride_cols;
+  const int64_t rows = end - begin;
 
-  std::vector<const Elem*> slots(std::max<int64_t>(MaxTapsPerPhase(), 1) * mr);
-  const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
-  std::vector<const Elem*> dy_rows(static_cast<size_t>(row_taps_max));
-  std::vector<const Elem*> group_rows(static_cast<size_t>(row_taps_max));
-  DyRowCache<Acc, Elem> cache(io, row_taps_max + 1, Q * K);
-  std::vector<Acc> dx_scratch;
+  // Where each dx row is computed: in place, or in staging rows stored at
+  // the end (RowIO decides by dtype and layout, so for all rows alike).
+  auto& dx_rows = scratch->dx_rows;
+  dx_rows.assign(static_cast<size_t>(rows), nullptr);
+  bool staged = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t unit = begin + r;
+    dx_rows[r] = io.DxRowInPlace(unit / H, unit % H);
+    staged = staged || dx_rows[r] == nullptr;
+  }
+  if (staged) {
+    scratch->dx_staged.resize(static_cast<size_t>(rows * W * C));
+    for (int64_t r = 0; r < rows; ++r) dx_rows[r] = scratch->dx_staged.data() + r * W * C;
+  }
+  // Staged rows are read back at once: never streamed.
+  const MicroKernelFn<Acc, Elem> fn =
+      stream_dx_ && !staged ? kernel_.stream_fn : kernel_.fn;
 
-  for (int64_t unit = begin; unit < end; ++unit) {
-    const int64_t n = unit / H, h = unit % H;
-    const int64_t a = h % sh, i = h / sh;
+  for (int64_t a = 0; a < std::min(sh, H); ++a) {
     const AxisPhase& rp = row_plan_.phases[a];
-    int64_t rt_begin, rt_end;
-    row_plan_.ValidTapRange(rp, i, P, &rt_begin, &rt_end);
-    const int64_t row_taps = rt_end - rt_begin;
     const AxisTap* row_tap_list = row_plan_.taps.data() + rp.first_tap_slot;
-    for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-      dy_rows[rt - rt_begin] = cache.Get(n, i + row_tap_list[rt].offset);
+    auto& phase_rows = scratch->phase_rows;
+    phase_rows.clear();
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t h = unit % H;
+      if (h % sh != a) continue;
+      PhaseRow row{unit / H, h / sh, 0, 0, dx_rows[unit - begin]};
+      row_plan_.ValidTapRange(rp, row.i, P, &row.tap_begin, &row.tap_end);
+      phase_rows.push_back(row);
     }
-    Acc* dx_row = io.DxRowInPlace(n, h);
-    // Rows staged in dx_scratch are read back at once: never streamed.
-    const MicroKernelFn<Acc, Elem> fn =
-        stream_dx_ && dx_row != nullptr ? kernel_.stream_fn : kernel_.fn;
-    if (dx_row == nullptr) {
-      dx_scratch.resize(static_cast<size_t>(W * C));
-      dx_row = dx_scratch.data();
-    }
+    if (phase_rows.empty()) continue;
 
     for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
       const AxisPhase& cp = col_plan_.phases[b];
-      if (row_taps == 0 || cp.num_taps == 0) {
-        ZeroPhaseColumns(dx_row, static_cast<int64_t>(b));
-        continue;
-      }
-      const int64_t taps = row_taps * cp.num_taps;
       const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
+      for (const PhaseRow& row : phase_rows) {
+        if (row.tap_end == row.tap_begin || cp.num_taps == 0) {
+          ZeroPhaseColumns(row.dx, static_cast<int64_t>(b));
+        }
+      }
+      if (cp.num_taps == 0) continue;
+      const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
       for (int64_t g = 0; g < params_.groups; ++g) {
-        for (int64_t rt = 0; rt < row_taps; ++rt) group_rows[rt] = dy_rows[rt] + g * kg;
-        // Channel blocks in chunks whose packed panels stay in L2 together;
-        // within a chunk, tile outer and channel block inner: a tile's
+        // Channel blocks in chunks whose packed panels stay in L2 together.
+        // Each chunk sweeps every row of the block before the next one
+        // starts, so its panels are read from memory once per block (a
+        // small map with a large filter has few pixels per row to reuse
+        // them). Within a row, tile outer and channel block inner: a tile's
         // indirection is built once for the chunk, its dy rows are read by
-        // every block while in L1, and its dx pixels are written block after
-        // block.
-        const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
+        // every block while in L1, and its dx pixels are written block
+        // after block.
         for (int64_t cb0 = 0; cb0 < packed_.channel_blocks(); cb0 += chunk_blocks_) {
           const int64_t cb_end = std::min(packed_.channel_blocks(), cb0 + chunk_blocks_);
-          const Elem* chunk_weights =
-              packed_.Weights(g, a, static_cast<int64_t>(b), cb0, rt_begin);
-          for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
-            width = TileWidthAt(j0, cp.count, mr);
-            const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
-            const bool reads_zero_row = BuildTileIndirection(
-                group_rows.data(), row_taps, col_taps, cp.num_taps, tile, zero_row_.data(),
-                slots.data());
-            const bool skip_zero_row = reads_zero_row && !packed_.finite();
-            Acc* tile_out = dx_row + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
-            for (int64_t cb = cb0; cb < cb_end; ++cb) {
-              const Elem* weights = chunk_weights + (cb - cb0) * block_stride;
-              const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
-              Acc* out = tile_out + cb * nr;
-              if (skip_zero_row) {
-                // 0 * Inf would be NaN where TensorFlow skips the tap.
-                SkipZeroRowTile(taps, kg, slots.data(), weights, out, sw * C, tile.valid,
-                                n_valid);
-                continue;
+          for (const PhaseRow& row : phase_rows) {
+            const int64_t row_taps = row.tap_end - row.tap_begin;
+            if (row_taps == 0) continue;
+            for (int64_t rt = row.tap_begin; rt < row.tap_end; ++rt) {
+              scratch->dy_rows[rt - row.tap_begin] =
+                  scratch->cache.Get(row.n, row.i + row_tap_list[rt].offset) + g * kg;
+            }
+            const int64_t taps = row_taps * cp.num_taps;
+            const Elem* chunk_weights =
+                packed_.Weights(g, a, static_cast<int64_t>(b), cb0, row.tap_begin);
+            for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
+              width = TileWidthAt(j0, cp.count, mr);
+              const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
+              const bool reads_zero_row = BuildTileIndirection(
+                  scratch->dy_rows.data(), row_taps, col_taps, cp.num_taps, tile,
+                  zero_row_.data(), scratch->slots.data());
+              const bool skip_zero_row = reads_zero_row && !packed_.finite();
+              Acc* tile_out = row.dx + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
+              for (int64_t cb = cb0; cb < cb_end; ++cb) {
+                const Elem* weights = chunk_weights + (cb - cb0) * block_stride;
+                const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
+                Acc* out = tile_out + cb * nr;
+                if (skip_zero_row) {
+                  // 0 * Inf would be NaN where TensorFlow skips the tap.
+                  SkipZeroRowTile(taps, kg, scratch->slots.data(), weights, out, sw * C,
+                                  tile.valid, n_valid);
+                  continue;
+                }
+                fn(taps, kg, scratch->slots.data(), weights, out, sw * C, tile.valid, n_valid);
               }
-              fn(taps, kg, slots.data(), weights, out, sw * C, tile.valid, n_valid);
             }
           }
         }
       }
     }
-    if (dx_row == dx_scratch.data()) io.StoreDxRow(n, h, dx_row);
   }
-  // Non-temporal stores are weakly ordered: make them visible before the
-  // caller (and whoever reads dx after it) can see that these rows are done.
-  if (stream_dx_) FenceStreamingStores();
+  if (staged) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t unit = begin + r;
+      io.StoreDxRow(unit / H, unit % H, dx_rows[r]);
+    }
+  }
 }
 
 template class GatherEngine<float>;

@@ -47,6 +47,12 @@ constexpr int64_t kChunkPanelBytes = 384 * 1024;
 // +3%, vgg3x3_c256 and dcgan_up4x4s2 +1-3%, resnet3x3_56 -0.6 to +0.6%.
 constexpr int64_t kStreamDxBytes = 8 << 20;
 
+// Pixels of one (row phase, column phase) a block of rows should hold: a
+// chunk's panels come from memory once per block and from L2 once per tile,
+// so a few tiles per block amortize the first read (small maps with large
+// filters otherwise read every panel once per dx row).
+constexpr int64_t kReusePixels = 64;
+
 template <typename Acc, typename Elem = Acc>
 class GatherEngine {
  public:
@@ -64,9 +70,13 @@ class GatherEngine {
   int64_t NumRowUnits() const { return params_.batch * params_.in_rows; }
   // Multiply-adds per row unit, for sizing shards.
   double MacsPerRowUnit() const;
+  // Rows a call to ComputeRows should span so that each packed panel it
+  // reads from memory serves at least kReusePixels pixels of its phase.
+  int64_t RowsForPanelReuse() const;
 
   // Writes dx rows [begin, end) (unit = n * in_rows + h) exactly once.
-  // Thread-safe: all scratch is local to the call.
+  // Thread-safe: all scratch is local to the call. A longer range reuses
+  // each packed panel over more rows (see ComputeBlock).
   void ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end) const;
 
   const MicroKernel<Acc, Elem>& kernel() const { return kernel_; }
@@ -77,6 +87,17 @@ class GatherEngine {
   int64_t PackedBytes() const { return packed_.bytes(); }
 
  private:
+  // One dx row of a row phase within a block: image n, phase-local row i,
+  // its valid row taps [tap_begin, tap_end) and where it is computed.
+  struct PhaseRow {
+    int64_t n, i, tap_begin, tap_end;
+    Acc* dx;
+  };
+  struct Scratch;
+  // Rows [begin, end), row phase by row phase; within a phase, each chunk
+  // of channel blocks over every row before the next chunk.
+  void ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
+                    Scratch* scratch) const;
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const;
   // Scalar tile that skips taps outside dy instead of multiplying the zero
   // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but

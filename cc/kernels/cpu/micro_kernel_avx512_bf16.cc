@@ -40,9 +40,11 @@ struct Bf16PairsAvx512 {
 
 }  // namespace
 
+// 12 pixels x 32 channels, as the AVX-512 float kernel (micro_kernel_avx512.cc).
+constexpr int kWideMR = 12;
 const MicroKernel<float, BFloat16Bits> kAvx512Bf16Kernel = {
-    kMR, kVectors * Bf16PairsAvx512::kLanes, &Kernel<Bf16PairsAvx512>, "avx512bf16-6x32",
-    Bf16PairsAvx512::kPack};
+    kWideMR, kVectors * Bf16PairsAvx512::kLanes, &Kernel<Bf16PairsAvx512, false, kWideMR>,
+    "avx512bf16-12x32", Bf16PairsAvx512::kPack};
 
 }  // namespace tf_custom_op
 #endif  // x86-64

@@ -19,7 +19,7 @@ namespace {
 
 const KernelEntry<float> kFloatTable[] = {
 #if TFCO_X86
-    {IsaTier::kAvx512, &kAvx512FloatKernel},  // micro_kernel_avx512.cc, 6x32
+    {IsaTier::kAvx512, &kAvx512FloatKernel},  // micro_kernel_avx512.cc, 12x32
     {IsaTier::kAvx2, &kAvx2FloatKernel},  // micro_kernel_avx2.cc, 6x16
 #endif
     {IsaTier::kPortable, &kPortableFloatKernel},  // micro_kernel_portable.cc
@@ -27,7 +27,7 @@ const KernelEntry<float> kFloatTable[] = {
 
 const KernelEntry<double> kDoubleTable[] = {
 #if TFCO_X86
-    {IsaTier::kAvx512, &kAvx512DoubleKernel},  // micro_kernel_avx512.cc, 6x16
+    {IsaTier::kAvx512, &kAvx512DoubleKernel},  // micro_kernel_avx512.cc, 12x16
     {IsaTier::kAvx2, &kAvx2DoubleKernel},  // micro_kernel_avx2.cc, 6x8
 #endif
     {IsaTier::kPortable, &kPortableDoubleKernel},  // micro_kernel_portable.cc
@@ -45,7 +45,7 @@ const KernelEntry<int32_t> kInt32Table[] = {
 const KernelEntry<float, BFloat16Bits> kBf16Table[] = {
 #if TFCO_X86
     {IsaTier::kAmx, &kAmxBf16Kernel},  // micro_kernel_amx.cc, 16x32
-    {IsaTier::kAvx512Bf16, &kAvx512Bf16Kernel},  // micro_kernel_avx512_bf16.cc, 6x32
+    {IsaTier::kAvx512Bf16, &kAvx512Bf16Kernel},  // micro_kernel_avx512_bf16.cc, 12x32
 #endif
     {IsaTier::kPortable, nullptr},  // none: the float table instead
 };

@@ -23,9 +23,11 @@ namespace tf_custom_op {
 // the dy rows staged for one dx row (NCHW, half, bfloat16) serve the next.
 constexpr double kTargetBlockMacs = 8.0e6;
 
+// `min_block` units per block at least (where that still leaves a block per
+// thread): the engine's packed panels are reused across the rows of a block.
 template <typename Fn>
 void ParallelForBlocks(tensorflow::OpKernelContext* ctx, int64_t total,
-                       double macs_per_unit, Fn fn) {
+                       double macs_per_unit, int64_t min_block, Fn fn) {
   if (total <= 0) return;
   const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
   const int threads = std::max(1, workers->num_threads);
@@ -35,8 +37,10 @@ void ParallelForBlocks(tensorflow::OpKernelContext* ctx, int64_t total,
     return;
   }
   int64_t block = static_cast<int64_t>(kTargetBlockMacs / std::max(1.0, macs_per_unit));
-  // At least a few blocks per thread so that the tail balances.
+  // At least a few blocks per thread so that the tail balances, unless that
+  // would cut blocks below min_block; never fewer blocks than threads.
   block = std::max<int64_t>(1, std::min(block, total / (4 * threads)));
+  block = std::max(block, std::min(min_block, (total + threads - 1) / threads));
   const int64_t blocks = (total + block - 1) / block;
   const int helpers = static_cast<int>(std::min<int64_t>(threads - 1, blocks - 1));
 

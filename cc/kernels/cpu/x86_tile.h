@@ -19,6 +19,7 @@
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_X86_TILE_H_
 
 #include <cstdint>
+#include <utility>
 
 namespace tf_custom_op {
 namespace {
@@ -60,7 +61,7 @@ inline void Step(const typename Vec::Elem* const* r, int64_t k,
   _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) {
     wv[v] = Vec::LoadW(w + v * Vec::kLanes * Vec::kPack);
   }
-  _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
+  _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) {
     const typename Vec::A a = kLast ? Vec::BroadcastLast(r[m] + k) : Vec::Broadcast(r[m] + k);
     _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[m][v] = Vec::Dot(acc[m][v], a, wv[v]);
   }
@@ -70,7 +71,7 @@ inline void Step(const typename Vec::Elem* const* r, int64_t k,
 // below is unrolled, so the accumulators live in registers (a runtime index
 // into them would force GCC to keep them in memory). Pixel and channel tails
 // get their own instantiation instead of computing padding.
-template <typename Vec, int M, int NV, bool kStream = false>
+template <typename Vec, int M, int NV, bool kStream = false, int kTileMR = kMR>
 void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
           const typename Vec::Elem* packed, typename Vec::T* out,
           int64_t out_pixel_stride, int n_valid) {
@@ -81,13 +82,13 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
   constexpr int kStep = kNR * Vec::kPack;      // packed elements per step
   const int64_t whole = depth - depth % Vec::kPack;
   V acc[M][NV];
-  _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
+  _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) {
     _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) acc[m][v] = Vec::Zero();
   }
   const Elem* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
     const Elem* r[M];
-    _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) r[m] = rows[t * kMR + m];
+    _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) r[m] = rows[t * kTileMR + m];
     _Pragma("GCC unroll 2") for (int64_t k = 0; k < whole; k += Vec::kPack, w += kStep) {
       Step<Vec, M, NV, false>(r, k, w, acc);
     }
@@ -97,7 +98,7 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
     }
   }
   if (n_valid == NV * Vec::kLanes) {
-    _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
+    _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) {
       _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) {
         if constexpr (kStream) {
           Vec::Stream(out + m * out_pixel_stride + v * Vec::kLanes, acc[m][v]);
@@ -111,7 +112,7 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
   // Channel tail: spill each pixel's vectors and copy the valid channels
   // (never write past the tile's channels).
   alignas(64) T spill[NV * Vec::kLanes];
-  _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
+  _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) {
     _Pragma("GCC unroll 2") for (int v = 0; v < NV; ++v) Vec::Store(spill + v * Vec::kLanes, acc[m][v]);
     T* dst = out + m * out_pixel_stride;
     for (int n = 0; n < n_valid; ++n) dst[n] = spill[n];
@@ -120,7 +121,7 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
 
 // kStream: the caller checked that the tile holds whole channel blocks on
 // whole cache lines (StreamingKernel), so it is stored with Vec::Stream.
-template <typename Vec, int M, bool kStream>
+template <typename Vec, int M, bool kStream, int kTileMR>
 void TileForChannels(int64_t taps, int64_t depth,
                      const typename Vec::Elem* const* rows,
                      const typename Vec::Elem* packed, typename Vec::T* out,
@@ -128,39 +129,33 @@ void TileForChannels(int64_t taps, int64_t depth,
   if (!kStream && n_valid <= Vec::kLanes) {
     // Half the packing width is padding: skip its FMAs. The packed panel
     // keeps its full width, so the loop still strides by a full step.
-    Tile<Vec, M, 1>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    Tile<Vec, M, 1, false, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
   } else {
-    Tile<Vec, M, kVectors, kStream>(taps, depth, rows, packed, out, out_pixel_stride,
-                                    n_valid);
+    Tile<Vec, M, kVectors, kStream, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride,
+                                             n_valid);
   }
 }
 
-template <typename Vec, bool kStream = false>
+template <typename Vec, bool kStream, int kTileMR, int... kWidths>
+void DispatchWidth(std::integer_sequence<int, kWidths...>, int64_t taps, int64_t depth,
+                   const typename Vec::Elem* const* rows, const typename Vec::Elem* packed,
+                   typename Vec::T* out, int64_t out_pixel_stride, int m_valid, int n_valid) {
+  using Fn = void (*)(int64_t, int64_t, const typename Vec::Elem* const*,
+                      const typename Vec::Elem*, typename Vec::T*, int64_t, int);
+  // One instantiation per tile width 1..kTileMR (index m_valid - 1).
+  static constexpr Fn kByWidth[] = {&TileForChannels<Vec, kWidths + 1, kStream, kTileMR>...};
+  if (m_valid < 1 || m_valid > kTileMR) return;
+  kByWidth[m_valid - 1](taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+}
+
+// A tile of m_valid pixels (1..kTileMR; the indirection holds kTileMR
+// pointers per tap) x n_valid channels.
+template <typename Vec, bool kStream = false, int kTileMR = kMR>
 void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
             const typename Vec::Elem* packed, typename Vec::T* out,
             int64_t out_pixel_stride, int m_valid, int n_valid) {
-  switch (m_valid) {
-    case 6:
-      return TileForChannels<Vec, 6, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    case 5:
-      return TileForChannels<Vec, 5, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    case 4:
-      return TileForChannels<Vec, 4, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    case 3:
-      return TileForChannels<Vec, 3, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    case 2:
-      return TileForChannels<Vec, 2, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    case 1:
-      return TileForChannels<Vec, 1, kStream>(taps, depth, rows, packed, out,
-                                              out_pixel_stride, n_valid);
-    default:
-      return;
-  }
+  DispatchWidth<Vec, kStream, kTileMR>(std::make_integer_sequence<int, kTileMR>(), taps, depth,
+                                       rows, packed, out, out_pixel_stride, m_valid, n_valid);
 }
 
 // Kernel, except that a tile of whole channel blocks whose pixels start on
@@ -169,7 +164,7 @@ void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
 // read of every dx line before its first write (the 1x1 kernel writing a
 // 25 MB dx on Zen 1: +5%). Any other tile takes Kernel's stores, so it is
 // correct for every output; the caller fences (GatherEngine::ComputeRows).
-template <typename Vec>
+template <typename Vec, int kTileMR = kMR>
 void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
                      const typename Vec::Elem* packed, typename Vec::T* out,
                      int64_t out_pixel_stride, int m_valid, int n_valid) {
@@ -178,9 +173,11 @@ void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* cons
   const uintptr_t bytes = reinterpret_cast<uintptr_t>(out) |
                           static_cast<uintptr_t>(out_pixel_stride) * sizeof(*out);
   if (n_valid == kNR && (kNR * sizeof(*out)) % kLine == 0 && bytes % kLine == 0) {
-    return Kernel<Vec, true>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
+    return Kernel<Vec, true, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, m_valid,
+                                      n_valid);
   }
-  return Kernel<Vec>(taps, depth, rows, packed, out, out_pixel_stride, m_valid, n_valid);
+  return Kernel<Vec, false, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, m_valid,
+                                     n_valid);
 }
 
 }  // namespace
