@@ -35,6 +35,8 @@ X86_SOURCES = {
     "cc/kernels/cpu/micro_kernel_avx2.cc": ["-mavx2", "-mfma"],
     "cc/kernels/cpu/micro_kernel_avx512.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
                                               "-mavx512dq", "-mfma"],
+    "cc/kernels/cpu/micro_kernel_avx512_kvec.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
+                                                   "-mavx512dq", "-mfma"],
     "cc/kernels/cpu/micro_kernel_avx512_bf16.cc": ["-mavx512f", "-mavx512vl", "-mavx512bw",
                                                    "-mavx512dq", "-mfma", "-mavx512bf16"],
     "cc/kernels/cpu/micro_kernel_amx.cc": ["-mamx-tile", "-mamx-bf16"],
@@ -49,6 +51,7 @@ X86_SOURCES = {
 # present. The library never contains the emulation.
 X86_EMULATED_SOURCES = [
     "cc/kernels/cpu/micro_kernel_avx512.cc",
+    "cc/kernels/cpu/micro_kernel_avx512_kvec.cc",
     "cc/kernels/cpu/micro_kernel_avx512_bf16.cc",
     "cc/kernels/cpu/micro_kernel_amx.cc",
     "cc/kernels/cpu/isa_tier.cc",

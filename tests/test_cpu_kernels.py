@@ -27,7 +27,7 @@ from build_tools import standalone_build  # noqa: E402
 TIERS = ["portable", "avx2", "avx512", "avx512_bf16", "amx"]
 EMULATED_TIERS = ["avx512", "avx512_bf16", "amx"]
 # Tables that have kernels of the emulated tiers (the tester's dtype column).
-EMULATED_KERNELS = {"avx512": ["float32", "float64"], "avx512_bf16": ["bfloat16"],
+EMULATED_KERNELS = {"avx512": ["float32", "float32", "float64"], "avx512_bf16": ["bfloat16"],
                     "amx": ["bfloat16"]}
 
 

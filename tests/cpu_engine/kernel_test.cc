@@ -396,6 +396,7 @@ int main(int argc, char** argv) {
   CheckTable("float64", tf_custom_op::DoubleKernels(), rng);
   CheckTable("int32", tf_custom_op::Int32Kernels(), rng);
   CheckTable("bfloat16", tf_custom_op::Bf16Kernels(), rng);
+  CheckTable("float32", tf_custom_op::FewChannelFloatKernels(), rng);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

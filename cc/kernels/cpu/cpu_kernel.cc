@@ -177,13 +177,23 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
               const ConvProblem& p, const Tensor& filter,
               const Tensor& out_backprop, Tensor* in_backprop) {
   const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
+  using Acc = typename AccumulatorOf<T>::type;
+  if constexpr (std::is_same<Acc, float>::value) {
+    // The plan for the shape: few channels per group leave most lanes of a
+    // channel-vector tile idle; the few-channel kernel vectorizes over k.
+    if (p.filter_depth <= kFewChannels) {
+      if (const MicroKernel<float>* few = SelectFewChannelFloatKernel()) {
+        RunEngine<T>(ctx, nchw, p, *few, filter, out_backprop, in_backprop);
+        return;
+      }
+    }
+  }
   if constexpr (std::is_same<T, Eigen::bfloat16>::value) {
     if (const MicroKernel<float, BFloat16Bits>* bf16 = SelectBf16Kernel()) {
       RunEngine<T>(ctx, nchw, p, *bf16, filter, out_backprop, in_backprop);
       return;
     }
   }
-  using Acc = typename AccumulatorOf<T>::type;
   Acc* kernel_tag = nullptr;
   RunEngine<T>(ctx, nchw, p, SelectKernel(kernel_tag), filter, out_backprop, in_backprop);
 }

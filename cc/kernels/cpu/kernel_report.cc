@@ -49,6 +49,9 @@ std::string Describe() {
   json += (bf16 != nullptr ? Entry("bfloat16", *bf16, "bfloat16", false)
                            : Entry("bfloat16", f32, "float32 (rows widened)", false)) + ", ";
   json += Entry("float16", f32, half_rows, false);
+  json += "}, \"few_channels\": {\"max_depth\": " + std::to_string(kFewChannels) + ", ";
+  const MicroKernel<float>* few = SelectFewChannelFloatKernel();
+  json += few != nullptr ? Entry("kernel", *few, "float32", true) : "\"kernel\": null";
   json += "}}";
   return json;
 }
@@ -58,7 +61,10 @@ std::string Describe() {
 
 // JSON: {"tiers": [every tier, lowest first], "tier": the usable one,
 // "stream_dx_bytes": the dx size from which dx is streamed,
-// "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}}}.
+// "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}},
+// "few_channels": {"max_depth": C_g up to which the few-channel kernel
+// replaces the float32 one (float32, float16 and bfloat16 alike, reading
+// float32 rows), "kernel": its entry or null}}.
 // The string lives as long as the library.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_kernel_report() {
   static const std::string report = tf_custom_op::Describe();

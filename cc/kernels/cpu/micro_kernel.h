@@ -57,6 +57,10 @@ KernelTable<double> DoubleKernels();
 KernelTable<int32_t> Int32Kernels();
 // Kernels that read bfloat16 rows and weights themselves (float accumulation).
 KernelTable<float, BFloat16Bits> Bf16Kernels();
+// Float kernels for few channels per group (C_g <= kFewChannels): vectors
+// over k instead of over channels.
+KernelTable<float> FewChannelFloatKernels();
+constexpr int64_t kFewChannels = 4;
 
 // The first kernel of the table whose tier is usable here (MaxUsableTier:
 // what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
@@ -66,6 +70,8 @@ const MicroKernel<int32_t>& SelectInt32Kernel();
 // The bfloat16 kernel, or nullptr when none is usable here: bfloat16 then
 // runs on the float kernel with its rows widened to float.
 const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel();
+// The few-channel float kernel, or nullptr when none is usable here.
+const MicroKernel<float>* SelectFewChannelFloatKernel();
 
 // Portable kernels (micro_kernel_portable.cc), always available.
 extern const MicroKernel<float> kPortableFloatKernel;
@@ -79,6 +85,8 @@ extern const MicroKernel<double> kAvx2DoubleKernel;
 // AVX-512F kernels (micro_kernel_avx512.cc, compiled with the AVX-512 flags).
 extern const MicroKernel<float> kAvx512FloatKernel;
 extern const MicroKernel<double> kAvx512DoubleKernel;
+// AVX-512F kernel for C_g <= kFewChannels (micro_kernel_avx512_kvec.cc).
+extern const MicroKernel<float> kAvx512FewChannelsKernel;
 // AVX512_BF16 kernel (micro_kernel_avx512_bf16.cc): VDPBF16PS on pairs.
 extern const MicroKernel<float, BFloat16Bits> kAvx512Bf16Kernel;
 // AMX-BF16 kernel (micro_kernel_amx.cc): TDPBF16PS on 16 x 32 tiles.

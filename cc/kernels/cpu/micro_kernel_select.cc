@@ -50,6 +50,15 @@ const KernelEntry<float, BFloat16Bits> kBf16Table[] = {
     {IsaTier::kPortable, nullptr},  // none: the float table instead
 };
 
+// Few channels per group (C_g <= kFewChannels): used instead of the float
+// table where a kernel is usable; otherwise the float table serves.
+const KernelEntry<float> kFewChannelFloatTable[] = {
+#if TFCO_X86
+    {IsaTier::kAvx512, &kAvx512FewChannelsKernel},  // micro_kernel_avx512_kvec.cc, 6x4
+#endif
+    {IsaTier::kPortable, nullptr},  // none: the float table instead
+};
+
 template <typename Acc, typename Elem, int N>
 KernelTable<Acc, Elem> TableOf(const KernelEntry<Acc, Elem> (&entries)[N]) {
   // A closing nullptr line says "no kernel below the lines above it".
@@ -73,6 +82,7 @@ KernelTable<float> FloatKernels() { return TableOf(kFloatTable); }
 KernelTable<double> DoubleKernels() { return TableOf(kDoubleTable); }
 KernelTable<int32_t> Int32Kernels() { return TableOf(kInt32Table); }
 KernelTable<float, BFloat16Bits> Bf16Kernels() { return TableOf(kBf16Table); }
+KernelTable<float> FewChannelFloatKernels() { return TableOf(kFewChannelFloatTable); }
 
 const MicroKernel<float>& SelectFloatKernel() {
   static const MicroKernel<float>* chosen = FirstUsable(FloatKernels());
@@ -91,6 +101,11 @@ const MicroKernel<int32_t>& SelectInt32Kernel() {
 
 const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel() {
   static const MicroKernel<float, BFloat16Bits>* chosen = FirstUsable(Bf16Kernels());
+  return chosen;
+}
+
+const MicroKernel<float>* SelectFewChannelFloatKernel() {
+  static const MicroKernel<float>* chosen = FirstUsable(FewChannelFloatKernels());
   return chosen;
 }
 

@@ -46,6 +46,9 @@ struct __m512bh {
   explicit __m512bh(const __m512i& bits) { std::memcpy(lane, bits.lane, sizeof(lane)); }
 };
 
+// A 16-lane mask register.
+using __mmask16 = uint16_t;
+
 namespace tfco_x86_emulation {
 
 template <typename V, typename T, int N>
@@ -89,6 +92,22 @@ inline __m512i _mm512_loadu_si512(const void* p) {
   __m512i v;
   std::memcpy(v.lane, p, sizeof(v.lane));
   return v;
+}
+// Lanes whose mask bit is clear are zero and are not read: like the
+// instruction, the load never touches memory past them.
+inline __m512 _mm512_maskz_loadu_ps(__mmask16 mask, const void* p) {
+  __m512 v;
+  const float* src = static_cast<const float*>(p);
+  for (int i = 0; i < 16; ++i) v.lane[i] = ((mask >> i) & 1) ? src[i] : 0.0f;
+  return v;
+}
+// The sum of the 16 lanes, as a halving tree (GCC's expansion: upper half
+// onto lower half, four times).
+inline float _mm512_reduce_add_ps(__m512 v) {
+  for (int width = 8; width >= 1; width /= 2) {
+    for (int i = 0; i < width; ++i) v.lane[i] += v.lane[i + width];
+  }
+  return v.lane[0];
 }
 inline void _mm512_storeu_ps(void* p, __m512 v) { std::memcpy(p, v.lane, sizeof(v.lane)); }
 inline void _mm512_storeu_pd(void* p, __m512d v) { std::memcpy(p, v.lane, sizeof(v.lane)); }
