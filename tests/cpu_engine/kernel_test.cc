@@ -14,7 +14,9 @@
 //      against a direct loop over the convolution, on strided, dilated,
 //      padded and grouped problems, with dx streamed and not: phase rows
 //      longer than 2 MR + 1 pixels for every kernel's MR, dilation with
-//      stride, and K_g at and around every kernel's k-step;
+//      stride, and K_g at and around every kernel's k-step; also packed in
+//      parts and computed in parts of the rows and channel blocks, as the
+//      op's threads do;
 //   3. the engine with Inf and NaN in the filter or in dy (first and last
 //      tap, channel and k; odd and even K_g) against the same loop in IEEE
 //      double: a tap outside dy must be skipped, never multiplied by zero,
@@ -223,9 +225,11 @@ int64_t PoisonIndex(const ConvProblem& p, const Poison& poison, int64_t size) {
 // 2. The engine with that kernel (dy and dx used in place) against a direct
 // loop over the convolution (in IEEE double, skipping taps outside dy as
 // TensorFlow does), with an optional non-finite value planted.
+// `split_work`: packed in two parts and computed as the op does for few
+// rows: two ranges of rows, each in three parts of the channel blocks.
 template <typename Acc, typename Elem>
 bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
-                 std::mt19937& rng, const Poison& poison = kNoPoison) {
+                 std::mt19937& rng, const Poison& poison = kNoPoison, bool split_work = false) {
   ConvProblem p{};
   p.batch = s.n;
   p.in_rows = s.h;
@@ -259,9 +263,20 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stre
 
   GatherEngine<Acc, Elem> engine(p, kernel);
   engine.set_stream_dx(stream_dx);
-  engine.PackFilter(w.data());
   tf_custom_op::InPlaceNhwcIO<Acc, Elem> io(p, dy.data(), dx.data());
-  engine.ComputeRows(io, 0, engine.NumRowUnits());
+  if (split_work) {
+    const int64_t parts = engine.NumPackParts(), rows = engine.NumRowUnits();
+    const bool finite = engine.PackParts(w.data(), 0, parts / 2);
+    engine.FinishPacking(engine.PackParts(w.data(), parts / 2, parts) && finite);
+    for (int64_t part = 0; part < 3; ++part) {
+      const auto blocks = engine.ChannelSplit(part, 3);
+      engine.ComputeRows(io, 0, rows / 2, blocks);
+      engine.ComputeRows(io, rows / 2, rows, blocks);
+    }
+  } else {
+    engine.PackFilter(w.data());
+    engine.ComputeRows(io, 0, engine.NumRowUnits());
+  }
 
   std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);
   for (int64_t n = 0; n < p.batch; ++n)
@@ -356,6 +371,10 @@ void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& r
                        std::to_string(shape_index) + (stream_dx ? " (dx streamed)" : ""));
         engine_ok = engine_ok && ok;
       }
+      const bool split_ok = CheckEngine(*entry.kernel, shape, false, rng, kNoPoison, true);
+      Report(split_ok, std::string(entry.kernel->name) + " engine shape " +
+                           std::to_string(shape_index) + " (packed and computed in parts)");
+      engine_ok = engine_ok && split_ok;
       ++shape_index;
     }
     int k_step_index = 0;

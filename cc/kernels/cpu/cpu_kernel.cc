@@ -5,6 +5,7 @@
 // type: the accumulation type, or bfloat16 itself where a bfloat16 kernel is
 // usable (AMX or AVX512_BF16: element_types.h). Other dtypes and NCHW are
 // converted around it; the result is rounded once, on the way out.
+#include <atomic>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -153,23 +154,51 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
                const Tensor& out_backprop, Tensor* in_backprop) {
   GatherEngine<Acc, Elem> engine(p, kernel);
-  // The filter is small: convert it while packing (PackFilter reads HWIO).
+  // Other dtypes are converted first (PackParts reads HWIO elements).
   const T* filter_data = filter.flat<T>().data();
-  if (kSameBits<T, Elem>) {
-    engine.PackFilter(reinterpret_cast<const Elem*>(filter_data));
-  } else {
-    std::vector<Elem> filter_elements(static_cast<size_t>(filter.NumElements()));
+  std::vector<Elem> filter_elements;
+  if (!kSameBits<T, Elem>) {
+    filter_elements.resize(static_cast<size_t>(filter.NumElements()));
     for (size_t e = 0; e < filter_elements.size(); ++e) {
       filter_elements[e] = ToElement<Elem>(filter_data[e]);
     }
-    engine.PackFilter(filter_elements.data());
   }
+  const Elem* filter_hwio = kSameBits<T, Elem> ? reinterpret_cast<const Elem*>(filter_data)
+                                               : filter_elements.data();
+  // Packing runs in the thread pool too: a batch-1 layer with a 33 MB
+  // filter spent a third of its time packing on one thread. A copied
+  // element is counted as a multiply-add for sizing the shards.
+  std::atomic<bool> finite{true};
+  ParallelForBlocks(ctx, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
+                    1, [&](int64_t b, int64_t e) {
+                      if (!engine.PackParts(filter_hwio, b, e)) finite = false;
+                    });
+  engine.FinishPacking(finite.load());
 
   const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
                                      in_backprop->flat<T>().data());
-  ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
-                    engine.RowsForPanelReuse(),
-                    [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+  const int64_t rows = engine.NumRowUnits();
+  const int threads = std::max(1, ctx->device()->tensorflow_cpu_worker_threads()->num_threads);
+  const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
+  const int64_t splits = in_place ? engine.ChannelSplitsFor(threads) : 1;
+  if (splits == 1) {
+    ParallelForBlocks(ctx, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),
+                      [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+    return;
+  }
+  // Few rows: units of (channel part, block of rows), channel part outer so
+  // that a thread's consecutive units read the same panels.
+  const int64_t row_block = std::min(rows, engine.RowsForPanelReuse());
+  const int64_t row_blocks = (rows + row_block - 1) / row_block;
+  ParallelForBlocks(ctx, splits * row_blocks,
+                    engine.MacsPerRowUnit() * static_cast<double>(row_block) / splits, 1,
+                    [&](int64_t b, int64_t e) {
+                      for (int64_t unit = b; unit < e; ++unit) {
+                        const int64_t first = (unit % row_blocks) * row_block;
+                        engine.ComputeRows(io, first, std::min(rows, first + row_block),
+                                           engine.ChannelSplit(unit / row_blocks, splits));
+                      }
+                    });
 }
 
 template <typename T>

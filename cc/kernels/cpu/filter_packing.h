@@ -15,6 +15,7 @@
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_FILTER_PACKING_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "cc/kernels/cpu/element_types.h"
@@ -52,6 +53,17 @@ class PackedFilter {
 
   // Repacks `filter_hwio`; also notes whether every value is finite.
   void Pack(const Elem* filter_hwio);
+  // The same in parts (group, row phase, column phase, channel block) that
+  // threads may pack at once: PackParts(filter, b, e) for disjoint ranges
+  // covering [0, NumParts()), each returning whether the weights it packed
+  // are finite, then set_finite(the AND of those).
+  int64_t NumParts() const {
+    return dims_.groups * static_cast<int64_t>(panel_offsets_.size()) * channel_blocks_;
+  }
+  // Packed elements of the largest part (for sizing shards).
+  int64_t PartElements() const;
+  bool PackParts(const Elem* filter_hwio, int64_t begin, int64_t end);
+  void set_finite(bool finite) { finite_ = finite; }
 
   // The weights of (group, row phase, column phase, channel block), starting
   // at the phase's row tap `first_row_tap`: taps x PaddedDepth(K_g) x NR.
@@ -72,7 +84,7 @@ class PackedFilter {
   // False when the filter holds Inf or NaN (see GatherEngine's tile that
   // skips taps outside dy).
   bool finite() const { return finite_; }
-  int64_t bytes() const { return static_cast<int64_t>(packed_.size() * sizeof(Elem)); }
+  int64_t bytes() const { return packed_size_ * static_cast<int64_t>(sizeof(Elem)); }
 
  private:
   int64_t PanelOffset(int64_t row_phase, int64_t col_phase) const {
@@ -89,7 +101,10 @@ class PackedFilter {
   int64_t group_stride_;    // packed elements per group
   int64_t max_block_run_bytes_ = 0;
   std::vector<int64_t> panel_offsets_;
-  std::vector<Elem> packed_;
+  // Allocated once, uninitialized (every element is written by the part
+  // that owns it), so that parts can be packed by several threads at once.
+  int64_t packed_size_ = 0;
+  std::unique_ptr<Elem[]> packed_;
   bool finite_ = true;
 };
 

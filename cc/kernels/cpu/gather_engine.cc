@@ -86,12 +86,41 @@ int64_t GatherEngine<Acc, Elem>::RowsForPanelReuse() const {
 }
 
 template <typename Acc, typename Elem>
-void GatherEngine<Acc, Elem>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const {
-  const int64_t c = params_.in_depth;
+void GatherEngine<Acc, Elem>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase,
+                                               const ChannelBlocks& blocks) const {
+  const int64_t c = params_.in_depth, cg = params_.filter_depth;
   const int64_t sw = params_.stride_cols;
+  const int64_t first = blocks.begin * kernel_.nr;
+  const int64_t count = std::min(blocks.end * kernel_.nr, cg) - first;
   for (int64_t x = col_phase; x < params_.in_cols; x += sw) {
-    std::memset(static_cast<void*>(dx_row + x * c), 0, c * sizeof(Acc));
+    for (int64_t g = 0; g < params_.groups; ++g) {
+      std::memset(static_cast<void*>(dx_row + x * c + g * cg + first), 0, count * sizeof(Acc));
+    }
   }
+}
+
+template <typename Acc, typename Elem>
+typename GatherEngine<Acc, Elem>::ChannelBlocks GatherEngine<Acc, Elem>::AllChannelBlocks() const {
+  return ChannelBlocks{0, packed_.channel_blocks()};
+}
+
+template <typename Acc, typename Elem>
+typename GatherEngine<Acc, Elem>::ChannelBlocks GatherEngine<Acc, Elem>::ChannelSplit(
+    int64_t part, int64_t parts) const {
+  const int64_t blocks = packed_.channel_blocks();
+  return ChannelBlocks{blocks * part / parts, blocks * (part + 1) / parts};
+}
+
+template <typename Acc, typename Elem>
+int64_t GatherEngine<Acc, Elem>::ChannelSplitsFor(int threads) const {
+  // Enough row blocks for every thread (two each, for balance): no split.
+  const int64_t row_blocks = NumRowUnits() / std::max<int64_t>(RowsForPanelReuse(), 1);
+  if (threads <= 1 || row_blocks >= 2 * threads) return 1;
+  // Otherwise the threads share the channel blocks: each packed panel is
+  // then read by one thread, not by every thread that has rows.
+  const int64_t wanted = (2 * threads + std::max<int64_t>(row_blocks, 1) - 1) /
+                         std::max<int64_t>(row_blocks, 1);
+  return std::max<int64_t>(1, std::min(wanted, packed_.channel_blocks()));
 }
 
 template <typename Acc, typename Elem>
@@ -127,7 +156,7 @@ struct GatherEngine<Acc, Elem>::Scratch {
 
 template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin,
-                                    int64_t end) const {
+                                    int64_t end, const ChannelBlocks& blocks) const {
   const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
   Scratch scratch(io, row_taps_max, params_.out_cols * params_.out_depth);
   scratch.slots.resize(static_cast<size_t>(std::max<int64_t>(MaxTapsPerPhase(), 1) * kernel_.mr));
@@ -135,10 +164,12 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
   if (io.DyRowsInPlace()) {
     // Every dy row is at hand: the whole range is one block, swept chunk by
     // chunk of channel blocks (ComputeBlock).
-    ComputeBlock(io, begin, end, &scratch);
+    ComputeBlock(io, begin, end, blocks, &scratch);
   } else {
     // Staged dy rows are converted once per row, in order: a block per row.
-    for (int64_t unit = begin; unit < end; ++unit) ComputeBlock(io, unit, unit + 1, &scratch);
+    for (int64_t unit = begin; unit < end; ++unit) {
+      ComputeBlock(io, unit, unit + 1, blocks, &scratch);
+    }
   }
   // Non-temporal stores are weakly ordered: make them visible before the
   // caller (and whoever reads dx after it) can see that these rows are done.
@@ -147,7 +178,8 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
 
 template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin,
-                                           int64_t end, Scratch* scratch) const {
+                                           int64_t end, const ChannelBlocks& blocks,
+                                           Scratch* scratch) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
   const int64_t H = params_.in_rows, W = params_.in_cols, C = params_.in_depth;
@@ -193,7 +225,7 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
       const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
       for (const PhaseRow& row : phase_rows) {
         if (row.tap_end == row.tap_begin || cp.num_taps == 0) {
-          ZeroPhaseColumns(row.dx, static_cast<int64_t>(b));
+          ZeroPhaseColumns(row.dx, static_cast<int64_t>(b), blocks);
         }
       }
       if (cp.num_taps == 0) continue;
@@ -207,8 +239,8 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
         // indirection is built once for the chunk, its dy rows are read by
         // every block while in L1, and its dx pixels are written block
         // after block.
-        for (int64_t cb0 = 0; cb0 < packed_.channel_blocks(); cb0 += chunk_blocks_) {
-          const int64_t cb_end = std::min(packed_.channel_blocks(), cb0 + chunk_blocks_);
+        for (int64_t cb0 = blocks.begin; cb0 < blocks.end; cb0 += chunk_blocks_) {
+          const int64_t cb_end = std::min(blocks.end, cb0 + chunk_blocks_);
           for (const PhaseRow& row : phase_rows) {
             const int64_t row_taps = row.tap_end - row.tap_begin;
             if (row_taps == 0) continue;

@@ -65,6 +65,29 @@ class GatherEngine {
 
   // Repacks the HWIO filter [R, S, C_g, K]. Must run before ComputeRows.
   void PackFilter(const Elem* filter_hwio) { packed_.Pack(filter_hwio); }
+  // The same in parts that threads may run at once: PackParts(filter, b, e)
+  // for disjoint ranges covering [0, NumPackParts()), then
+  // FinishPacking(the AND of their results).
+  int64_t NumPackParts() const { return packed_.NumParts(); }
+  int64_t PackPartElements() const { return packed_.PartElements(); }
+  bool PackParts(const Elem* filter_hwio, int64_t begin, int64_t end) {
+    return packed_.PackParts(filter_hwio, begin, end);
+  }
+  void FinishPacking(bool finite) { packed_.set_finite(finite); }
+
+  // A range [begin, end) of each group's channel blocks (NR channels each).
+  struct ChannelBlocks {
+    int64_t begin, end;
+  };
+  ChannelBlocks AllChannelBlocks() const;
+  // Part `part` of `parts` of the channel blocks, as even as can be.
+  ChannelBlocks ChannelSplit(int64_t part, int64_t parts) const;
+  // Into how many parts to split the channel blocks for `threads` threads:
+  // 1 while there are row blocks enough for every thread; more when rows
+  // are few (batch 1, small maps), so that each thread reads only its own
+  // channels' packed panels. Only where ComputeRows may write a channel
+  // range alone (dx and dy in place).
+  int64_t ChannelSplitsFor(int threads) const;
 
   // The unit of parallel work is one dx row (n, h): units own disjoint dx.
   int64_t NumRowUnits() const { return params_.batch * params_.in_rows; }
@@ -77,7 +100,13 @@ class GatherEngine {
   // Writes dx rows [begin, end) (unit = n * in_rows + h) exactly once.
   // Thread-safe: all scratch is local to the call. A longer range reuses
   // each packed panel over more rows (see ComputeBlock).
-  void ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end) const;
+  void ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end) const {
+    ComputeRows(io, begin, end, AllChannelBlocks());
+  }
+  // Only the channels of `blocks` of every group (dx and dy must be in place
+  // for a part of the channels: staged rows are stored whole).
+  void ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
+                   const ChannelBlocks& blocks) const;
 
   const MicroKernel<Acc, Elem>& kernel() const { return kernel_; }
   // Whether in-place dx rows are written with the kernel's streaming stores:
@@ -97,8 +126,8 @@ class GatherEngine {
   // Rows [begin, end), row phase by row phase; within a phase, each chunk
   // of channel blocks over every row before the next chunk.
   void ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
-                    Scratch* scratch) const;
-  void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase) const;
+                    const ChannelBlocks& blocks, Scratch* scratch) const;
+  void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase, const ChannelBlocks& blocks) const;
   // Scalar tile that skips taps outside dy instead of multiplying the zero
   // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but
   // TensorFlow's result (which never reads outside dy) is not.
