@@ -1,11 +1,10 @@
 // The last few staged dy rows of one thread, keyed by (n, p).
 //
 // When dy is not readable in place (half, bfloat16, NCHW), RowIO converts a
-// row into a staging buffer. Consecutive dx rows read overlapping dy rows, so
-// a cache a little larger than the number of row taps converts each dy row
-// about once per shard. Eviction is least recently used, which never evicts a
-// row fetched for the current dx row as long as there are more slots than
-// row taps.
+// row into a staging buffer. The engine sizes the cache to hold every dy row
+// of a block of dx rows (GatherEngine::ComputeRows), so each is converted once
+// per block however often the block's channel chunks come back to it.
+// Eviction is least recently used.
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_DY_ROW_CACHE_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_DY_ROW_CACHE_H_
 

@@ -144,8 +144,8 @@ int64_t GatherEngine<Acc, Elem>::MaxTapsPerPhase() const {
 // What one thread keeps between the blocks of rows it computes.
 template <typename Acc, typename Elem>
 struct GatherEngine<Acc, Elem>::Scratch {
-  Scratch(const RowIO<Acc, Elem>& io, int64_t row_taps_max, int64_t dy_row_elements)
-      : cache(io, row_taps_max + 1, dy_row_elements) {}
+  Scratch(const RowIO<Acc, Elem>& io, int64_t cached_rows, int64_t dy_row_elements)
+      : cache(io, cached_rows, dy_row_elements) {}
   DyRowCache<Acc, Elem> cache;
   std::vector<const Elem*> slots;       // one tile's indirection
   std::vector<const Elem*> dy_rows;     // a dx row's dy rows, one per valid row tap
@@ -158,18 +158,21 @@ template <typename Acc, typename Elem>
 void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t begin,
                                     int64_t end, const ChannelBlocks& blocks) const {
   const int64_t row_taps_max = std::max<int64_t>(MaxRowTaps(), 1);
-  Scratch scratch(io, row_taps_max, params_.out_cols * params_.out_depth);
+  // In place, every dy row is at hand: the whole range is one block, swept
+  // chunk by chunk of channel blocks (ComputeBlock). Staged dy rows are
+  // converted into a cache that holds every dy row of a block (so each is
+  // converted once per block), and staged dx rows are stored at the end of
+  // a block: blocks of RowsForPanelReuse() rows keep both small.
+  const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
+  const int64_t block_rows = in_place ? std::max<int64_t>(end - begin, 1) : RowsForPanelReuse();
+  const int64_t sh = std::max<int64_t>(params_.stride_rows, 1);
+  // dy rows a block of block_rows dx rows reads, spanning two images at most.
+  const int64_t cached_rows = (block_rows + sh - 1) / sh + 2 * (row_taps_max + 1);
+  Scratch scratch(io, cached_rows, params_.out_cols * params_.out_depth);
   scratch.slots.resize(static_cast<size_t>(std::max<int64_t>(MaxTapsPerPhase(), 1) * kernel_.mr));
   scratch.dy_rows.resize(static_cast<size_t>(row_taps_max));
-  if (io.DyRowsInPlace()) {
-    // Every dy row is at hand: the whole range is one block, swept chunk by
-    // chunk of channel blocks (ComputeBlock).
-    ComputeBlock(io, begin, end, blocks, &scratch);
-  } else {
-    // Staged dy rows are converted once per row, in order: a block per row.
-    for (int64_t unit = begin; unit < end; ++unit) {
-      ComputeBlock(io, unit, unit + 1, blocks, &scratch);
-    }
+  for (int64_t first = begin; first < end; first += block_rows) {
+    ComputeBlock(io, first, std::min(end, first + block_rows), blocks, &scratch);
   }
   // Non-temporal stores are weakly ordered: make them visible before the
   // caller (and whoever reads dx after it) can see that these rows are done.
