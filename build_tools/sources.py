@@ -24,6 +24,7 @@ PLAIN_SOURCES = [
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
     "cc/kernels/cpu/isa_tier.cc",
+    "cc/kernels/cpu/kernel_calibration.cc",
     "cc/kernels/cpu/kernel_report.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",

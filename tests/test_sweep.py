@@ -99,3 +99,36 @@ def test_sweep_uses_both_oracles():
              if c.data_format == "NHWC" and c.dilation == (1, 1) and c.groups == 1]
     assert len(in_tf) >= 60, len(in_tf)
     assert len(SWEEP) - len(in_tf) >= 60
+
+
+# Where AVX512_BF16 is slower than the float kernel (kernel_calibration.h),
+# bfloat16 takes the float path; the kernel that reads bfloat16 itself is
+# then forced (TF_CUSTOM_OP_BF16_PATH=native) for the bfloat16 cases.
+def test_native_bfloat16_kernel_when_calibration_skips_it():
+    forced = run_python("""
+        import json
+        from tf_custom_op import _loader
+        print(json.dumps(_loader.cpu_kernel_report()["kernels"]["bfloat16"]))
+    """, env={"TF_CUSTOM_OP_BF16_PATH": "native"})
+    entry = json.loads(forced.stdout.strip().splitlines()[-1])
+    if entry["reads"] != "bfloat16":
+        pytest.skip("no kernel here reads bfloat16 itself (this CPU lacks AVX512_BF16)")
+    if _REPORT["kernels"]["bfloat16"]["reads"] == "bfloat16":
+        pytest.skip("the sweep above already ran the bfloat16 kernel")
+    code = """
+        import json
+        from support.cases import random_cases
+        from support.compare import check_case
+        cases = [c for c in random_cases(400, seed=779) if c.dtype == "bfloat16"][:40]
+        failures = []
+        for c in cases:
+            try:
+                check_case(c)
+            except AssertionError as e:
+                failures.append(str(e))
+        print(json.dumps({"failures": failures, "count": len(cases)}))
+    """
+    proc = run_python(code, env={"TF_CUSTOM_OP_BF16_PATH": "native"})
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["count"] >= 30 and not result["failures"], "\n".join(result["failures"][:10])

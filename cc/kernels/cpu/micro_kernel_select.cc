@@ -6,6 +6,7 @@
 // element types below, above the kernels it beats.
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
+#include "cc/kernels/cpu/kernel_calibration.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 
 namespace tf_custom_op {
@@ -100,7 +101,17 @@ const MicroKernel<int32_t>& SelectInt32Kernel() {
 }
 
 const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel() {
-  static const MicroKernel<float, BFloat16Bits>* chosen = FirstUsable(Bf16Kernels());
+  static const MicroKernel<float, BFloat16Bits>* chosen = []() {
+    const MicroKernel<float, BFloat16Bits>* first = FirstUsable(Bf16Kernels());
+    // AMX is an order of magnitude ahead; AVX512_BF16 is not always ahead of
+    // the float kernel (kernel_calibration.h). Emulated kernels are kept:
+    // the tester runs them to check them, not for speed.
+    if (first == nullptr || MaxUsableTier() >= IsaTier::kAmx ||
+        TierIsEmulated(IsaTier::kAvx512Bf16)) {
+      return first;
+    }
+    return Bf16KernelBeatsFloat(*first, SelectFloatKernel()) ? first : nullptr;
+  }();
   return chosen;
 }
 
