@@ -94,3 +94,15 @@ def cpu_kernel_report():
     report = library.tf_custom_op_cpu_kernel_report
     report.restype = ctypes.c_char_p
     return json.loads(report().decode())
+
+
+def cpu_fma_peak_gflops():
+    """The float FMA peak of one core of this CPU, in GFLOP/s, at the widest
+    vector width our tier uses (AVX-512 or AVX2), measured now in registers
+    (about 0.1 s); 0.0 where the library has no x86 measurement."""
+    import ctypes
+    op_module()
+    library = ctypes.CDLL(library_path())
+    peak = library.tf_custom_op_fma_peak_gflops
+    peak.restype = ctypes.c_double
+    return float(peak())

@@ -29,6 +29,11 @@ def _parse(argv):
     parser.add_argument("--only", default=None, help="comma-separated layer names to run")
     parser.add_argument("--no-onednn-off", action="store_true", help="skip the oneDNN-off subprocess")
     parser.add_argument("--out", default="bench_results", help="directory for JSON and PNG")
+    parser.add_argument("--models", action="store_true",
+                        help="time a training step of the DCGAN tutorial and of a small U-Net "
+                             "decoder with and without tf_custom_op.patch() instead of layers")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="--models: timed steps per model and mode (default 10)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -59,9 +64,11 @@ def _run_cases(args):
 def _worker(args):
     _setup_threads(args.threads)
     from tf_custom_op.benchmark import timing
-    peak = timing.sgemm_gflops()
+    from tf_custom_op import _loader
+    # The ceiling: this core's FMA peak at our kernels' width, times the threads.
+    peak = _loader.cpu_fma_peak_gflops() * args.threads
     _, results = _run_cases(args)
-    json.dump({"sgemm_gflops": peak, "results": results}, sys.stdout)
+    json.dump({"fma_peak_gflops": peak, "results": results}, sys.stdout)
 
 
 def _run_worker(argv, onednn):
@@ -78,6 +85,20 @@ def _run_worker(argv, onednn):
     return json.loads(out.stdout)
 
 
+def _models(args):
+    _setup_threads(args.threads)
+    from tf_custom_op.benchmark import machine, models
+    machine.print_description(machine.describe())
+    results = models.time_models(steps=args.steps)
+    models.print_models(results, args.threads, args.steps)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"models_t{args.threads}.json")
+    with open(path, "w") as f:
+        json.dump({"threads": args.threads, "steps": args.steps, "models": results}, f, indent=2)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
@@ -85,6 +106,8 @@ def main(argv=None):
     if args.worker:
         _worker(args)
         return 0
+    if args.models:
+        return _models(args)
     from tf_custom_op.benchmark import machine, report, suite
     import tf_custom_op
     cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
@@ -92,20 +115,20 @@ def main(argv=None):
     machine.print_description(where)
     on = _run_worker(argv, onednn=True)
     off = None if args.no_onednn_off else _run_worker(argv, onednn=False)
-    results, peak = on["results"], on["sgemm_gflops"]
+    results, peak = on["results"], on["fma_peak_gflops"]
     off = off and off["results"]
     rows = report.rows_of(cases, results, off, peak, args.threads, where["kernels"])
     summary = report.print_table(rows, peak, args.threads, args.repeats,
                                  min_seconds=args.min_seconds)
     os.makedirs(args.out, exist_ok=True)
     meta = {"threads": args.threads, "repeats": args.repeats, "min_seconds": args.min_seconds,
-            "sgemm_gflops": peak,
+            "fma_peak_gflops": peak,
             "build": tf_custom_op.build_info(), "machine": where}
     json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
     report.write_json(json_path, rows, summary, meta)
     png_path = os.path.join(args.out, f"benchmark_t{args.threads}.png")
     try:
-        report.write_chart(png_path, rows, peak)
+        report.write_chart(png_path, rows, peak, args.threads)
     except ImportError:
         png_path = None
     print(f"wrote {json_path}" + (f" and {png_path}" if png_path else " (matplotlib missing: no chart)"))

@@ -89,7 +89,8 @@ def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
     header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
               f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8}")
     samples = f"best of {repeats}" + (f" (or of {min_seconds:g} s of samples)" if min_seconds else "")
-    print(f"threads={threads}  {samples}  sgemm peak={peak:.0f} GFLOP/s  "
+    print(f"threads={threads}  {samples}  FMA peak={peak:.0f} GFLOP/s (measured, "
+          f"{threads} core(s), our kernels' vector width; %peak is of it)  "
           "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0)", file=file)
     print(header, file=file)
     print("-" * len(header), file=file)
@@ -131,7 +132,7 @@ def write_json(path, rows, summary, meta):
         json.dump({"meta": meta, "summary": summary, "rows": rows}, f, indent=2)
 
 
-def write_chart(path, rows, peak):
+def write_chart(path, rows, peak, threads=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -146,7 +147,9 @@ def write_chart(path, rows, peak):
     ax.bar(list(x), tf_on, width, label="TF built-in (oneDNN)")
     ax.bar([i + width for i in x], tf_off, width, label="TF built-in (oneDNN off)")
     if peak:
-        ax.axhline(peak, color="gray", linestyle="--", linewidth=1, label="sgemm peak")
+        cores = f", {threads} core(s)" if threads else ""
+        ax.axhline(peak, color="gray", linestyle="--", linewidth=1,
+                   label=f"FMA peak (measured in registers{cores})")
     ax.set_xticks(list(x))
     ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("GFLOP/s")

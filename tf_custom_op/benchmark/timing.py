@@ -48,16 +48,3 @@ def time_case(case, repeats, min_seconds=0.0):
     if result["tf_error"] is None:
         result["tf"] = best_tf
     return result
-
-
-def sgemm_gflops(size=2048, repeats=5):
-    """GFLOP/s of a float32 matmul with TF's own threads (the machine's practical peak)."""
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
-    tf.linalg.matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.linalg.matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * size ** 3 / best / 1e9
