@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from support.cases import MEDIUM_CASES, random_cases
+from support.cases import MEDIUM_CASES, random_cases, random_wide_cases
 from support.compare import check_case
 from support.processes import run_python
 from tf_custom_op import _loader
@@ -21,6 +21,23 @@ SWEEP = random_cases(480, seed=20240521)
 @pytest.mark.parametrize("case", SWEEP, ids=str)
 def test_sweep(case):
     check_case(case)
+
+
+# Phase rows of 34-48 pixels (rows of up to 144): longer than 2 MR + 1 for
+# every kernel, half of them dilated and strided.
+WIDE = random_wide_cases(40, seed=20261206)
+
+
+@pytest.mark.parametrize("case", WIDE, ids=str)
+def test_wide_rows(case):
+    check_case(case)
+
+
+def test_wide_rows_reach_past_two_tiles():
+    widest_mr = 16  # the AMX kernel's; the AVX-512 ones have 12
+    phase_rows = [c.in_w // c.stride[1] for c in WIDE]
+    assert min(phase_rows) > 2 * widest_mr + 1
+    assert sum(1 for c in WIDE if c.dilation != (1, 1) and c.stride != (1, 1)) >= 10
 
 
 def test_sweep_covers_the_space():
@@ -67,7 +84,7 @@ def test_lower_tier_micro_kernels(tier):
     code = f"""
         import json, os, sys
         from tf_custom_op import _loader
-        from support.cases import MEDIUM_CASES, random_cases
+        from support.cases import MEDIUM_CASES, random_cases, random_wide_cases
         from support.compare import check_case
         assert _loader.cpu_kernel_report()["tier"] == "{tier}"
         cases = random_cases(160, seed=777)

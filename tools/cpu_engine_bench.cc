@@ -7,10 +7,10 @@
 //   build/cpu_engine_bench N H W C R S K stride [avx2|portable]
 //   build/cpu_engine_bench peak
 //
-// `peak` measures this core's float FMA peak (12 independent AVX2 FMA chains,
-// enough to cover the FMA latency of any AVX2 CPU) and the float micro-kernel
-// chosen here running on operands that stay in L1 (4 taps x 64 k: a 16 KB
-// panel at NR 16), as a fraction of that peak.
+// `peak` measures this core's float FMA peak at 256 and (where it has them)
+// 512 bits (cc/kernels/cpu/fma_peak.h) and the float micro-kernel chosen here
+// running on operands that stay in L1 (4 taps x 64 k), as a fraction of the
+// widest.
 #include <immintrin.h>
 #include <time.h>
 
@@ -22,6 +22,8 @@
 
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/cpu/aligned_buffer.h"
+#include "cc/kernels/cpu/fma_peak.h"
+#include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 
@@ -36,29 +38,6 @@ double ThreadSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-// Float FMA throughput of one core with AVX2: 12 independent accumulators,
-// each updated once per iteration (no chain waits on another).
-__attribute__((target("avx2,fma"))) double Avx2FmaPeakGflops() {
-  constexpr int kChains = 12;
-  constexpr long kIterations = 50000000;
-  double best = 1e30;
-  float sink = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    __m256 acc[kChains];
-    for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
-    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-    const double start = ThreadSeconds();
-    for (long it = 0; it < kIterations; ++it) {
-      for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-      __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[6]));  // keep the loop
-    }
-    best = std::min(best, ThreadSeconds() - start);
-    for (int i = 0; i < kChains; ++i) sink += _mm256_cvtss_f32(acc[i]);
-  }
-  if (sink == 12345.0f) std::printf(" ");
-  return 2.0 * 8 * kChains * kIterations / best / 1e9;
 }
 
 // The float micro-kernel alone on an L1-resident problem.
@@ -85,12 +64,20 @@ double KernelInL1Gflops(const MicroKernel<float>& kernel) {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "peak") == 0) {
-    const double peak = Avx2FmaPeakGflops();
+    // The FMA peak at each width this core has (fma_peak.h, wall time), and
+    // the chosen float kernel in L1 against the widest.
+    const bool avx512 = tf_custom_op::MaxUsableTier() >= tf_custom_op::IsaTier::kAvx512;
+    const double avx2 = tf_custom_op::Avx2FmaPeakGflops();
+    std::printf("AVX2 FMA peak: %.1f GFLOP/s (1 thread)\n", avx2);
+    double peak = avx2;
+    if (avx512) {
+      peak = tf_custom_op::Avx512FmaPeakGflops();
+      std::printf("AVX-512 FMA peak: %.1f GFLOP/s (1 thread)\n", peak);
+    }
     const MicroKernel<float>& kernel = tf_custom_op::SelectFloatKernel();
     const double in_l1 = KernelInL1Gflops(kernel);
-    std::printf("AVX2 FMA peak: %.1f GFLOP/s (1 thread, CPU time)\n", peak);
-    std::printf("%s in L1: %.1f GFLOP/s = %.0f%% of that peak\n", kernel.name, in_l1,
-                100.0 * in_l1 / peak);
+    std::printf("%s in L1: %.1f GFLOP/s = %.0f%% of the %s peak\n", kernel.name, in_l1,
+                100.0 * in_l1 / peak, avx512 ? "AVX-512" : "AVX2");
     return 0;
   }
   if (argc < 9) {

@@ -134,6 +134,33 @@ def random_cases(count, seed):
     return cases
 
 
+def random_wide_cases(count, seed, min_width=34, max_width=48):
+    """Random configurations whose rows are wide enough for phase rows
+    longer than 2 MR + 1 pixels of every micro-kernel (MR is at most 16),
+    half of them dilated and strided: several whole tiles per phase row and
+    the split of what is left, where random_cases' rows of 12 or fewer
+    pixels never reach."""
+    rnd = random.Random(seed)
+    cases = []
+    for case in random_cases(count * 4, seed):
+        if len(cases) == count:
+            break
+        stride = case.stride
+        dilation = case.dilation if len(cases) % 2 else (rnd.randint(2, 3), rnd.randint(2, 3))
+        if len(cases) % 2 == 0:
+            stride = (rnd.randint(1, 2), rnd.randint(2, 3))
+        # Phase rows of in_w / stride pixels: min_width to max_width.
+        wide = dataclasses.replace(case, in_w=rnd.randint(min_width * stride[1],
+                                                          max_width * stride[1]),
+                                   batch=min(case.batch, 1) or 1, stride=stride,
+                                   dilation=dilation, two_value_sizes=False)
+        p, q = wide.out_hw()
+        if p <= 0 or q <= 0:
+            continue
+        cases.append(wide)
+    return cases
+
+
 # Larger shapes (several register tiles, channel tails), shared by
 # test_tf_cases.py and the portable-kernel run in test_sweep.py.
 MEDIUM_CASES = [
