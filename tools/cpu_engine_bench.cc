@@ -53,7 +53,7 @@ double KernelInL1Gflops(const MicroKernel<float>& kernel) {
   for (int rep = 0; rep < 3; ++rep) {
     const double start = ThreadSeconds();
     for (long c = 0; c < calls; ++c) {
-      kernel.fn(taps, depth, rows.data(), packed.data(), out.data(), nr, mr, nr);
+      kernel.fn(taps, depth, rows.data(), packed.data(), out.data(), nr, mr, nr, taps, 0);
     }
     best = std::min(best, ThreadSeconds() - start);
   }

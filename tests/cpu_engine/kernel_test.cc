@@ -9,7 +9,9 @@
 //      (m_valid 1..MR), channel tails (n_valid 1..NR), tap counts and depths,
 //      including rows that point at the zero row, and that nothing is written
 //      outside the m_valid x n_valid tile; its streaming variant (stream_fn)
-//      too, on line-aligned tiles (non-temporal stores) and on others;
+//      too, on line-aligned tiles (non-temporal stores) and on others; and
+//      with its taps in runs whose gaps hold poison (what the engine passes
+//      when a tile leaves out column taps that read only padding);
 //   2. the whole engine (packing, indirection, driver) with that kernel
 //      against a direct loop over the convolution, on strided, dilated,
 //      padded and grouped problems, with dx streamed and not: phase rows
@@ -25,6 +27,7 @@
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
 //   build/cpu_kernel_test [--quick]   (make cpu-kernel-test; run by make test)
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -85,6 +88,16 @@ Elem FromDouble(double v) {
     return BFloat16Bits{static_cast<uint16_t>(bits >> 16)};
   } else {
     return static_cast<Elem>(v);
+  }
+}
+
+// A value that spoils any sum it enters: NaN, or for integers a large one.
+template <typename Elem>
+Elem Poisoned() {
+  if constexpr (std::is_integral_v<Elem>) {
+    return static_cast<Elem>(1 << 20);
+  } else {
+    return FromDouble<Elem>(NAN);
   }
 }
 
@@ -150,7 +163,8 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
               const Acc sentinel = static_cast<Acc>(77);
               AlignedBuffer<Acc> out((mr + 1) * stride, sentinel);
               (streaming ? kernel.stream_fn : kernel.fn)(taps, depth, rows.data(), packed.data(),
-                                                         out.data(), stride, m_valid, n_valid);
+                                                         out.data(), stride, m_valid, n_valid,
+                                                         taps, 0);
               for (int m = 0; m <= mr; ++m) {
                 for (int64_t n = 0; n < stride; ++n) {
                   const Acc got = out[m * stride + n];
@@ -172,6 +186,35 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
                 }
               }
             }
+          }
+        }
+      }
+      // Taps in runs of two, a tap's worth of poison between runs (what the
+      // engine passes when a tile leaves out column taps): a read of the
+      // gap changes the result.
+      if (taps >= 2) {
+        const int64_t tap_elements = tf_custom_op::PaddedDepth(depth, k_pack) * nr;
+        const int64_t run_stride = 3 * tap_elements;
+        std::vector<Elem> holey(((taps + 1) / 2) * run_stride, Poisoned<Elem>());
+        for (int64_t t = 0; t < taps; ++t) {
+          std::copy(packed.begin() + t * tap_elements, packed.begin() + (t + 1) * tap_elements,
+                    holey.begin() + (t / 2) * run_stride + (t % 2) * tap_elements);
+        }
+        AlignedBuffer<Acc> out(mr * nr, static_cast<Acc>(77));
+        kernel.fn(taps, depth, rows.data(), holey.data(), out.data(), nr, mr, nr, 2, run_stride);
+        for (int m = 0; m < mr; ++m) {
+          for (int n = 0; n < nr; ++n) {
+            double want = 0, magnitude = 0;
+            for (int64_t t = 0; t < taps; ++t) {
+              for (int64_t k = 0; k < depth; ++k) {
+                const double term =
+                    Value<Acc>(rows[t * mr + m][k]) *
+                    Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
+                want += term;
+                magnitude += std::fabs(term);
+              }
+            }
+            ok = ok && Close(out[m * nr + n], want, magnitude);
           }
         }
       }
@@ -328,6 +371,9 @@ const Shape kShapes[] = {
     {1, 7, 9, 5, 1, 6, 3, 2, 2, 3, 2, 2, PaddingKind::kExplicit, {1, 2, 3, 0}},
     {1, 9, 12, 4, 1, 5, 4, 4, 2, 2, 2, 2, PaddingKind::kSame, {}},
     {2, 10, 9, 3, 1, 2, 3, 3, 3, 3, 3, 2, PaddingKind::kSame, {}},
+    // Dilations wider than a tile: edge tiles leave out whole column taps.
+    {1, 5, 40, 3, 1, 5, 3, 3, 1, 1, 1, 12, PaddingKind::kSame, {}},
+    {1, 6, 50, 2, 2, 3, 3, 3, 2, 2, 1, 8, PaddingKind::kSame, {}},
 };
 
 // K_g at and around every kernel's k-step (1 for float, pairs for bfloat16,

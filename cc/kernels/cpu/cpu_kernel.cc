@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
+#include "cc/kernels/cpu/bfloat16_convert.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/row_io.h"
@@ -67,6 +68,10 @@ constexpr bool kSameBits = std::is_same<T, Elem>::value ||
 // F16C for half where the CPU has it, else element by element.
 template <typename T, typename Elem>
 void ConvertIn(const T* src, Elem* dst, int64_t n) {
+  if constexpr (std::is_same<T, Eigen::bfloat16>::value && std::is_same<Elem, float>::value) {
+    WidenBfloat16(reinterpret_cast<const uint16_t*>(src), dst, n);
+    return;
+  }
   if (std::is_same<T, Eigen::half>::value) {
     if (const HalfConverter* f16c = SelectHalfConverter()) {
       f16c->to_float(reinterpret_cast<const uint16_t*>(src),
@@ -79,6 +84,10 @@ void ConvertIn(const T* src, Elem* dst, int64_t n) {
 
 template <typename T, typename Acc>
 void ConvertOut(const Acc* src, T* dst, int64_t n) {
+  if constexpr (std::is_same<T, Eigen::bfloat16>::value && std::is_same<Acc, float>::value) {
+    NarrowToBfloat16(src, reinterpret_cast<uint16_t*>(dst), n);
+    return;
+  }
   if (std::is_same<T, Eigen::half>::value) {
     if (const HalfConverter* f16c = SelectHalfConverter()) {
       f16c->from_float(reinterpret_cast<const float*>(src),

@@ -48,18 +48,20 @@ void GatherEngine<Acc, Elem>::SkipZeroRowTile(int64_t taps, int64_t depth,
                                         const Elem* const* rows,
                                         const Elem* packed, Acc* out,
                                         int64_t out_pixel_stride, int m_valid,
-                                        int n_valid) const {
+                                        int n_valid, int64_t taps_per_run,
+                                        int64_t run_stride) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
+  const int64_t tap_elements = PaddedDepth(depth, kernel_.k_pack) * nr;
   for (int m = 0; m < m_valid; ++m) {
     for (int n = 0; n < n_valid; ++n) {
       Acc sum = 0;
       for (int64_t t = 0; t < taps; ++t) {
         const Elem* row = rows[t * mr + m];
         if (row == zero_row_.data()) continue;
+        const Elem* w = TapWeights(packed, t, taps_per_run, run_stride, tap_elements);
         for (int64_t k = 0; k < depth; ++k) {
-          sum += Widen<Acc>(row[k]) *
-                 Widen<Acc>(packed[PackedIndex(t, k, n, depth, nr, kernel_.k_pack)]);
+          sum += Widen<Acc>(row[k]) * Widen<Acc>(w[PackedIndex(0, k, n, depth, nr, kernel_.k_pack)]);
         }
       }
       out[m * out_pixel_stride + n] = sum;
@@ -233,6 +235,9 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
       }
       if (cp.num_taps == 0) continue;
       const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
+      // Weights of one tap, and of one row tap's column taps.
+      const int64_t tap_elements = PaddedDepth(kg, kernel_.k_pack) * nr;
+      const int64_t row_stride = cp.num_taps * tap_elements;
       for (int64_t g = 0; g < params_.groups; ++g) {
         // Channel blocks in chunks whose packed panels stay in L2 together.
         // Each chunk sweeps every row of the block before the next one
@@ -251,28 +256,36 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
               scratch->dy_rows[rt - row.tap_begin] =
                   scratch->cache.Get(row.n, row.i + row_tap_list[rt].offset) + g * kg;
             }
-            const int64_t taps = row_taps * cp.num_taps;
             const Elem* chunk_weights =
                 packed_.Weights(g, a, static_cast<int64_t>(b), cb0, row.tap_begin);
             for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
               width = TileWidthAt(j0, cp.count, mr);
               const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
+              // Only the column taps some pixel of the tile reads inside dy:
+              // one run of them per row tap (a dilated layer's edge tiles
+              // skip whole taps that would multiply the zero row).
+              int64_t ct_begin, ct_end;
+              UsedColumnTaps(col_taps, cp.num_taps, tile, &ct_begin, &ct_end);
+              const int64_t run = ct_end - ct_begin;
+              const int64_t taps = row_taps * run;
               const bool reads_zero_row = BuildTileIndirection(
-                  scratch->dy_rows.data(), row_taps, col_taps, cp.num_taps, tile,
+                  scratch->dy_rows.data(), row_taps, col_taps + ct_begin, run, tile,
                   zero_row_.data(), scratch->slots.data());
               const bool skip_zero_row = reads_zero_row && !packed_.finite();
               Acc* tile_out = row.dx + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
               for (int64_t cb = cb0; cb < cb_end; ++cb) {
-                const Elem* weights = chunk_weights + (cb - cb0) * block_stride;
+                const Elem* weights =
+                    chunk_weights + (cb - cb0) * block_stride + ct_begin * tap_elements;
                 const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
                 Acc* out = tile_out + cb * nr;
                 if (skip_zero_row) {
                   // 0 * Inf would be NaN where TensorFlow skips the tap.
                   SkipZeroRowTile(taps, kg, scratch->slots.data(), weights, out, sw * C,
-                                  tile.valid, n_valid);
+                                  tile.valid, n_valid, run, row_stride);
                   continue;
                 }
-                fn(taps, kg, scratch->slots.data(), weights, out, sw * C, tile.valid, n_valid);
+                fn(taps, kg, scratch->slots.data(), weights, out, sw * C, tile.valid, n_valid,
+                   run, row_stride);
               }
             }
           }

@@ -133,7 +133,8 @@ class GatherEngine {
   // TensorFlow's result (which never reads outside dy) is not.
   void SkipZeroRowTile(int64_t taps, int64_t depth, const Elem* const* rows,
                        const Elem* packed, Acc* out, int64_t out_pixel_stride,
-                       int m_valid, int n_valid) const;
+                       int m_valid, int n_valid, int64_t taps_per_run,
+                       int64_t run_stride) const;
   int64_t MaxRowTaps() const;
   int64_t MaxTapsPerPhase() const;
 

@@ -33,6 +33,27 @@ inline int TileWidthAt(int64_t first, int64_t count, int mr) {
   return static_cast<int>((left + 1) / 2);
 }
 
+// The column taps [*begin, *end) that some valid pixel of `tile` reads inside
+// dy (every tap of the phase when none is: the kernel then multiplies zero
+// rows, as before). A tap's dy column is first + m + offset, and the
+// offsets of a phase's taps are monotone, so the used ones are a range.
+inline void UsedColumnTaps(const AxisTap* col_taps, int64_t col_tap_count,
+                           const TileColumns& tile, int64_t* begin, int64_t* end) {
+  const auto used = [&](int64_t ct) {
+    const int64_t q0 = tile.first + col_taps[ct].offset;
+    return q0 + tile.valid - 1 >= 0 && q0 < tile.dy_cols;
+  };
+  int64_t b = 0, e = col_tap_count;
+  while (b < e && !used(b)) ++b;
+  while (e > b && !used(e - 1)) --e;
+  if (b == e) {
+    b = 0;
+    e = col_tap_count;
+  }
+  *begin = b;
+  *end = e;
+}
+
 // Fills `slots` with row_taps x col_taps x mr pointers: for row tap rt
 // (`dy_rows[rt]` is its dy row, already offset to the group's channels),
 // column tap ct and pixel m, the dy pixel j0 + m + col_taps[ct].offset, or

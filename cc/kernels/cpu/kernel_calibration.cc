@@ -27,7 +27,7 @@ double SecondsPerMac(const MicroKernel<float, Elem>& kernel) {
   for (int rep = 0; rep < 5; ++rep) {
     const auto start = std::chrono::steady_clock::now();
     for (int c = 0; c < calls; ++c) {
-      kernel.fn(kTaps, kDepth, rows.data(), packed.data(), out.data(), nr, mr, nr);
+      kernel.fn(kTaps, kDepth, rows.data(), packed.data(), out.data(), nr, mr, nr, kTaps, 0);
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     best = std::min(best, took.count());

@@ -2,7 +2,11 @@
 //
 // A micro-kernel computes an MR x NR tile of dx (MR pixels of one phase row,
 // NR channels of one group) as a sum over taps x out_depth_per_group:
-//   out[m][n] = sum_t sum_k rows[t * MR + m][k] * packed[PackedIndex(t, k, n)]
+//   out[m][n] = sum_t sum_k rows[t * MR + m][k] * weights(t)[PackedIndex(0, k, n)]
+// The taps come in runs of `taps_per_run` whose weights lie one after another;
+// run r starts at packed + r * run_stride (so a tile can leave out the column
+// taps that read only padding: TapRuns in gather_engine.cc). One run of all
+// taps is the packed panel itself.
 // `rows` is the per-tile indirection table (a pointer per tap and pixel, to
 // the dy row it reads or to a shared zero row), `packed` the filter panel of
 // the tile's channel block (layout: filter_packing.h, PackedIndex). Rows and
@@ -23,7 +27,16 @@ template <typename Acc, typename Elem = Acc>
 using MicroKernelFn = void (*)(int64_t taps, int64_t depth,
                                const Elem* const* rows, const Elem* packed,
                                Acc* out, int64_t out_pixel_stride,
-                               int m_valid, int n_valid);
+                               int m_valid, int n_valid, int64_t taps_per_run,
+                               int64_t run_stride);
+
+// Where tap t's weights start (runs of taps_per_run contiguous taps, each
+// tap_elements long, run r at packed + r * run_stride).
+template <typename Elem>
+inline const Elem* TapWeights(const Elem* packed, int64_t t, int64_t taps_per_run,
+                              int64_t run_stride, int64_t tap_elements) {
+  return packed + (t / taps_per_run) * run_stride + (t % taps_per_run) * tap_elements;
+}
 
 template <typename Acc, typename Elem = Acc>
 struct MicroKernel {

@@ -62,7 +62,7 @@ TileConfig MakeConfig(int tail_pairs) {
 
 void AmxBf16Kernel(int64_t taps, int64_t depth, const BFloat16Bits* const* rows,
                    const BFloat16Bits* packed, float* out, int64_t out_pixel_stride,
-                   int m_valid, int n_valid) {
+                   int m_valid, int n_valid, int64_t taps_per_run, int64_t run_stride) {
   const int64_t pairs = (depth + 1) / 2;
   const int64_t full_steps = pairs / kRows;
   const int tail_pairs = static_cast<int>(pairs % kRows);
@@ -78,6 +78,7 @@ void AmxBf16Kernel(int64_t taps, int64_t depth, const BFloat16Bits* const* rows,
   const long a_bytes = static_cast<long>(a_stride * sizeof(BFloat16Bits));
   const BFloat16Bits* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
+    if (t % taps_per_run == 0) w = packed + (t / taps_per_run) * run_stride;
     for (int m = 0; m < kRows; ++m) {
       BFloat16Bits* a_row = a_block.data() + m * a_stride;
       std::memcpy(a_row, rows[t * kRows + m], static_cast<size_t>(depth) * sizeof(BFloat16Bits));

@@ -51,7 +51,7 @@ inline void KStep(const float* const* r, int64_t k, const float* w, __mmask16 ma
 
 template <int M, int NV>
 void KvecTile(int64_t taps, int64_t depth, const float* const* rows, const float* packed,
-              float* out, int64_t out_pixel_stride) {
+              float* out, int64_t out_pixel_stride, int64_t taps_per_run, int64_t run_stride) {
   __m512 acc[M][NV];
   _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) {
     _Pragma("GCC unroll 4") for (int n = 0; n < NV; ++n) acc[m][n] = _mm512_setzero_ps();
@@ -60,6 +60,7 @@ void KvecTile(int64_t taps, int64_t depth, const float* const* rows, const float
   const __mmask16 tail_mask = static_cast<__mmask16>((1u << (depth % kLanes)) - 1u);
   const float* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
+    if (t % taps_per_run == 0) w = packed + (t / taps_per_run) * run_stride;
     const float* r[M];
     _Pragma("GCC unroll 8") for (int m = 0; m < M; ++m) r[m] = rows[t * kTileMR + m];
     for (int64_t k = 0; k < whole; k += kLanes, w += kTileNR * kLanes) {
@@ -77,7 +78,8 @@ void KvecTile(int64_t taps, int64_t depth, const float* const* rows, const float
   }
 }
 
-using TileFn = void (*)(int64_t, int64_t, const float* const*, const float*, float*, int64_t);
+using TileFn = void (*)(int64_t, int64_t, const float* const*, const float*, float*, int64_t,
+                        int64_t, int64_t);
 
 template <int M, int... kChannels>
 constexpr std::array<TileFn, kTileNR> RowOfTiles(std::integer_sequence<int, kChannels...>) {
@@ -96,9 +98,11 @@ constexpr std::array<std::array<TileFn, kTileNR>, kTileMR> kTiles =
     TableOfTiles(std::make_integer_sequence<int, kTileMR>());
 
 void KvecKernel(int64_t taps, int64_t depth, const float* const* rows, const float* packed,
-                float* out, int64_t out_pixel_stride, int m_valid, int n_valid) {
+                float* out, int64_t out_pixel_stride, int m_valid, int n_valid,
+                int64_t taps_per_run, int64_t run_stride) {
   if (m_valid < 1 || m_valid > kTileMR || n_valid < 1 || n_valid > kTileNR) return;
-  kTiles[m_valid - 1][n_valid - 1](taps, depth, rows, packed, out, out_pixel_stride);
+  kTiles[m_valid - 1][n_valid - 1](taps, depth, rows, packed, out, out_pixel_stride,
+                                   taps_per_run, run_stride);
 }
 
 }  // namespace

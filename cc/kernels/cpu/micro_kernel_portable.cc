@@ -32,14 +32,15 @@ struct Arith<int32_t> {
 template <typename Acc, int MR, int NR>
 void PortableKernel(int64_t taps, int64_t depth, const Acc* const* rows,
                     const Acc* packed, Acc* out, int64_t out_pixel_stride,
-                    int m_valid, int n_valid) {
+                    int m_valid, int n_valid, int64_t taps_per_run, int64_t run_stride) {
   using A = Arith<Acc>;
   using Work = typename A::Work;
   Work acc[MR][NR] = {};
   for (int64_t t = 0; t < taps; ++t) {
     const Acc* const* tap_rows = rows + t * MR;
+    const Acc* tap_w = TapWeights(packed, t, taps_per_run, run_stride, depth * NR);
     for (int64_t k = 0; k < depth; ++k) {
-      const Acc* w = packed + (t * depth + k) * NR;
+      const Acc* w = tap_w + k * NR;
       for (int m = 0; m < MR; ++m) {
         const Work a = A::From(tap_rows[m][k]);
         for (int n = 0; n < NR; ++n) acc[m][n] += a * A::From(w[n]);
@@ -59,7 +60,7 @@ void PortableKernel(int64_t taps, int64_t depth, const Acc* const* rows,
 template <typename Acc>
 void VectorKernel4x2(int64_t taps, int64_t depth, const Acc* const* rows,
                      const Acc* packed, Acc* out, int64_t out_pixel_stride,
-                     int m_valid, int n_valid) {
+                     int m_valid, int n_valid, int64_t taps_per_run, int64_t run_stride) {
   typedef Acc V __attribute__((vector_size(16)));
   constexpr int kLanes = 16 / sizeof(Acc);
   constexpr int kNR = 2 * kLanes;
@@ -67,6 +68,7 @@ void VectorKernel4x2(int64_t taps, int64_t depth, const Acc* const* rows,
     c31 = {};
   const Acc* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
+    if (t % taps_per_run == 0) w = packed + (t / taps_per_run) * run_stride;
     const Acc *r0 = rows[t * 4], *r1 = rows[t * 4 + 1], *r2 = rows[t * 4 + 2],
               *r3 = rows[t * 4 + 3];
     for (int64_t k = 0; k < depth; ++k, w += kNR) {

@@ -74,7 +74,7 @@ inline void Step(const typename Vec::Elem* const* r, int64_t k,
 template <typename Vec, int M, int NV, bool kStream = false, int kTileMR = kMR>
 void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
           const typename Vec::Elem* packed, typename Vec::T* out,
-          int64_t out_pixel_stride, int n_valid) {
+          int64_t out_pixel_stride, int n_valid, int64_t taps_per_run, int64_t run_stride) {
   using T = typename Vec::T;
   using Elem = typename Vec::Elem;
   using V = typename Vec::V;
@@ -87,6 +87,7 @@ void Tile(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
   }
   const Elem* w = packed;
   for (int64_t t = 0; t < taps; ++t) {
+    if (t % taps_per_run == 0) w = packed + (t / taps_per_run) * run_stride;
     const Elem* r[M];
     _Pragma("GCC unroll 16") for (int m = 0; m < M; ++m) r[m] = rows[t * kTileMR + m];
     _Pragma("GCC unroll 2") for (int64_t k = 0; k < whole; k += Vec::kPack, w += kStep) {
@@ -125,27 +126,32 @@ template <typename Vec, int M, bool kStream, int kTileMR>
 void TileForChannels(int64_t taps, int64_t depth,
                      const typename Vec::Elem* const* rows,
                      const typename Vec::Elem* packed, typename Vec::T* out,
-                     int64_t out_pixel_stride, int n_valid) {
+                     int64_t out_pixel_stride, int n_valid, int64_t taps_per_run,
+                     int64_t run_stride) {
   if (!kStream && n_valid <= Vec::kLanes) {
     // Half the packing width is padding: skip its FMAs. The packed panel
     // keeps its full width, so the loop still strides by a full step.
-    Tile<Vec, M, 1, false, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+    Tile<Vec, M, 1, false, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, n_valid,
+                                    taps_per_run, run_stride);
   } else {
     Tile<Vec, M, kVectors, kStream, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride,
-                                             n_valid);
+                                             n_valid, taps_per_run, run_stride);
   }
 }
 
 template <typename Vec, bool kStream, int kTileMR, int... kWidths>
 void DispatchWidth(std::integer_sequence<int, kWidths...>, int64_t taps, int64_t depth,
                    const typename Vec::Elem* const* rows, const typename Vec::Elem* packed,
-                   typename Vec::T* out, int64_t out_pixel_stride, int m_valid, int n_valid) {
+                   typename Vec::T* out, int64_t out_pixel_stride, int m_valid, int n_valid,
+                   int64_t taps_per_run, int64_t run_stride) {
   using Fn = void (*)(int64_t, int64_t, const typename Vec::Elem* const*,
-                      const typename Vec::Elem*, typename Vec::T*, int64_t, int);
+                      const typename Vec::Elem*, typename Vec::T*, int64_t, int, int64_t,
+                      int64_t);
   // One instantiation per tile width 1..kTileMR (index m_valid - 1).
   static constexpr Fn kByWidth[] = {&TileForChannels<Vec, kWidths + 1, kStream, kTileMR>...};
   if (m_valid < 1 || m_valid > kTileMR) return;
-  kByWidth[m_valid - 1](taps, depth, rows, packed, out, out_pixel_stride, n_valid);
+  kByWidth[m_valid - 1](taps, depth, rows, packed, out, out_pixel_stride, n_valid, taps_per_run,
+                        run_stride);
 }
 
 // A tile of m_valid pixels (1..kTileMR; the indirection holds kTileMR
@@ -153,9 +159,11 @@ void DispatchWidth(std::integer_sequence<int, kWidths...>, int64_t taps, int64_t
 template <typename Vec, bool kStream = false, int kTileMR = kMR>
 void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
             const typename Vec::Elem* packed, typename Vec::T* out,
-            int64_t out_pixel_stride, int m_valid, int n_valid) {
+            int64_t out_pixel_stride, int m_valid, int n_valid, int64_t taps_per_run,
+            int64_t run_stride) {
   DispatchWidth<Vec, kStream, kTileMR>(std::make_integer_sequence<int, kTileMR>(), taps, depth,
-                                       rows, packed, out, out_pixel_stride, m_valid, n_valid);
+                                       rows, packed, out, out_pixel_stride, m_valid, n_valid,
+                                       taps_per_run, run_stride);
 }
 
 // Kernel, except that a tile of whole channel blocks whose pixels start on
@@ -167,17 +175,18 @@ void Kernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
 template <typename Vec, int kTileMR = kMR>
 void StreamingKernel(int64_t taps, int64_t depth, const typename Vec::Elem* const* rows,
                      const typename Vec::Elem* packed, typename Vec::T* out,
-                     int64_t out_pixel_stride, int m_valid, int n_valid) {
+                     int64_t out_pixel_stride, int m_valid, int n_valid, int64_t taps_per_run,
+                     int64_t run_stride) {
   constexpr int kNR = kVectors * Vec::kLanes;
   constexpr uintptr_t kLine = 64;
   const uintptr_t bytes = reinterpret_cast<uintptr_t>(out) |
                           static_cast<uintptr_t>(out_pixel_stride) * sizeof(*out);
   if (n_valid == kNR && (kNR * sizeof(*out)) % kLine == 0 && bytes % kLine == 0) {
     return Kernel<Vec, true, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, m_valid,
-                                      n_valid);
+                                      n_valid, taps_per_run, run_stride);
   }
   return Kernel<Vec, false, kTileMR>(taps, depth, rows, packed, out, out_pixel_stride, m_valid,
-                                     n_valid);
+                                     n_valid, taps_per_run, run_stride);
 }
 
 }  // namespace
