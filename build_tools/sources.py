@@ -28,6 +28,7 @@ PLAIN_SOURCES = [
     "cc/kernels/cpu/kernel_report.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",
+    "cc/kernels/cpu/run_timing.cc",
 ]
 
 # Sources with instruction-set flags of their own (x86-64 only); chosen at

@@ -106,3 +106,19 @@ def cpu_fma_peak_gflops():
     peak = library.tf_custom_op_fma_peak_gflops
     peak.restype = ctypes.c_double
     return float(peak())
+
+
+def cpu_run_times(reset=False):
+    """Wall time the CPU kernel spent outside and inside its thread pool,
+    summed over its calls since the last reset: {"serial_s", "parallel_s",
+    "calls"} (cc/kernels/cpu/run_timing.h). `reset` clears the totals after
+    reading them."""
+    import ctypes
+    op_module()
+    library = ctypes.CDLL(library_path())
+    serial, parallel, calls = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
+    library.tf_custom_op_cpu_run_times(ctypes.byref(serial), ctypes.byref(parallel),
+                                       ctypes.byref(calls))
+    if reset:
+        library.tf_custom_op_cpu_run_times_reset()
+    return {"serial_s": serial.value, "parallel_s": parallel.value, "calls": calls.value}

@@ -34,7 +34,11 @@ def _parse(argv):
                              "decoder with and without tf_custom_op.patch() instead of layers")
     parser.add_argument("--steps", type=int, default=10,
                         help="--models: timed steps per model and mode (default 10)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="our op alone on 1 thread and on --threads threads, with the time "
+                             "it spends outside its thread pool (an Amdahl bound for more cores)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -99,6 +103,28 @@ def _models(args):
     return 0
 
 
+def _scaling(args, argv):
+    from tf_custom_op.benchmark import machine, report, suite
+    cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
+    machine.print_description(machine.describe())
+    base = [a for a in argv if a != "--scaling"]
+    by_threads = {}
+    for threads in sorted({1, args.threads}):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--scaling-worker"]
+                             + base + ["--threads", str(threads)],
+                             env=env, stdout=subprocess.PIPE, check=True)
+        by_threads[threads] = json.loads(out.stdout)
+    rows = report.scaling_rows(cases, by_threads[1], by_threads[args.threads], args.threads)
+    report.print_scaling(rows, args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"scaling_t{args.threads}.json")
+    with open(path, "w") as f:
+        json.dump({"threads": args.threads, "rows": rows}, f, indent=2)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
@@ -106,8 +132,17 @@ def main(argv=None):
     if args.worker:
         _worker(args)
         return 0
+    if args.scaling_worker:
+        _setup_threads(args.threads)
+        from tf_custom_op.benchmark import suite, timing
+        cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
+        json.dump([timing.time_ours_with_split(c, args.repeats, args.min_seconds) for c in cases],
+                  sys.stdout)
+        return 0
     if args.models:
         return _models(args)
+    if args.scaling:
+        return _scaling(args, argv)
     from tf_custom_op.benchmark import machine, report, suite
     import tf_custom_op
     cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)

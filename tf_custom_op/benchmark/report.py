@@ -158,3 +158,31 @@ def write_chart(path, rows, peak, threads=None):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def scaling_rows(cases, one, many, threads):
+    """Per layer: our time on 1 and on `threads` threads, the speedup, the
+    time outside the thread pool (at `threads`) and the speedup Amdahl's law
+    allows at 64 cores given that serial time."""
+    rows = []
+    for case, r1, rn in zip(cases, one, many):
+        t1, tn, serial = r1["ours"], rn["ours"], rn["serial"]
+        parallel_work = max(t1 - r1["serial"], 0.0)
+        rows.append({
+            "layer": case.name, "gflop": case.flops / 1e9,
+            "t1_ms": t1 * 1e3, "tn_ms": tn * 1e3, "speedup": t1 / tn,
+            "serial_ms": serial * 1e3, "serial_share": serial / tn,
+            "amdahl_64": t1 / (serial + parallel_work / 64.0) if t1 else None,
+        })
+    return rows
+
+
+def print_scaling(rows, threads, file=None):
+    print(f"our op alone; serial = time outside the thread pool per call (at {threads} threads); "
+          "Amdahl 64 = the speedup over 1 thread that serial time allows on 64 cores", file=file)
+    print(f"{'layer':32} {'GFLOP':>6} {'1 thr ms':>9} {f'{threads} thr ms':>9} {'speedup':>8} "
+          f"{'serial ms':>9} {'serial %':>8} {'Amdahl 64':>9}", file=file)
+    for r in rows:
+        print(f"{r['layer']:32} {r['gflop']:6.2f} {r['t1_ms']:9.3f} {r['tn_ms']:9.3f} "
+              f"{r['speedup']:8.2f} {r['serial_ms']:9.3f} {100 * r['serial_share']:7.1f}% "
+              f"{r['amdahl_64']:9.1f}", file=file)

@@ -48,3 +48,23 @@ def time_case(case, repeats, min_seconds=0.0):
     if result["tf_error"] is None:
         result["tf"] = best_tf
     return result
+
+
+def time_ours_with_split(case, repeats, min_seconds=0.0):
+    """Our op alone: {"ours": best s, "serial": s per call outside the thread
+    pool, "parallel": s per call inside it} (the library's own clocks,
+    averaged over the timed calls)."""
+    from tf_custom_op import _loader
+    args = case.arguments()
+    _ours(args)
+    _loader.cpu_run_times(reset=True)
+    best = float("inf")
+    started = time.perf_counter()
+    done = 0
+    while done < repeats or time.perf_counter() - started < min_seconds:
+        best = min(best, _time_once(_ours, args))
+        done += 1
+    split = _loader.cpu_run_times(reset=True)
+    calls = max(split["calls"], 1)
+    return {"ours": best, "serial": split["serial_s"] / calls,
+            "parallel": split["parallel_s"] / calls}

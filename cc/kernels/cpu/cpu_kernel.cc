@@ -17,6 +17,7 @@
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/parallel_rows.h"
+#include "cc/kernels/cpu/run_timing.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
 
@@ -162,6 +163,7 @@ template <typename T, typename Acc, typename Elem>
 void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
                const Tensor& out_backprop, Tensor* in_backprop) {
+  RunTimer timer;  // what runs outside the thread pool, for the benchmark
   GatherEngine<Acc, Elem> engine(p, kernel);
   // Other dtypes are converted first (PackParts reads HWIO elements).
   const T* filter_data = filter.flat<T>().data();
@@ -178,10 +180,12 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   // filter spent a third of its time packing on one thread. A copied
   // element is counted as a multiply-add for sizing the shards.
   std::atomic<bool> finite{true};
-  ParallelForBlocks(ctx, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
-                    1, [&](int64_t b, int64_t e) {
-                      if (!engine.PackParts(filter_hwio, b, e)) finite = false;
-                    });
+  timer.Parallel([&] {
+    ParallelForBlocks(ctx, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
+                      1, [&](int64_t b, int64_t e) {
+                        if (!engine.PackParts(filter_hwio, b, e)) finite = false;
+                      });
+  });
   engine.FinishPacking(finite.load());
 
   const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
@@ -191,23 +195,27 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
   const int64_t splits = in_place ? engine.ChannelSplitsFor(threads) : 1;
   if (splits == 1) {
-    ParallelForBlocks(ctx, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),
-                      [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+    timer.Parallel([&] {
+      ParallelForBlocks(ctx, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),
+                        [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+    });
     return;
   }
   // Few rows: units of (channel part, block of rows), channel part outer so
   // that a thread's consecutive units read the same panels.
   const int64_t row_block = std::min(rows, engine.RowsForPanelReuse());
   const int64_t row_blocks = (rows + row_block - 1) / row_block;
-  ParallelForBlocks(ctx, splits * row_blocks,
-                    engine.MacsPerRowUnit() * static_cast<double>(row_block) / splits, 1,
-                    [&](int64_t b, int64_t e) {
-                      for (int64_t unit = b; unit < e; ++unit) {
-                        const int64_t first = (unit % row_blocks) * row_block;
-                        engine.ComputeRows(io, first, std::min(rows, first + row_block),
-                                           engine.ChannelSplit(unit / row_blocks, splits));
-                      }
-                    });
+  timer.Parallel([&] {
+    ParallelForBlocks(ctx, splits * row_blocks,
+                      engine.MacsPerRowUnit() * static_cast<double>(row_block) / splits, 1,
+                      [&](int64_t b, int64_t e) {
+                        for (int64_t unit = b; unit < e; ++unit) {
+                          const int64_t first = (unit % row_blocks) * row_block;
+                          engine.ComputeRows(io, first, std::min(rows, first + row_block),
+                                             engine.ChannelSplit(unit / row_blocks, splits));
+                        }
+                      });
+  });
 }
 
 template <typename T>

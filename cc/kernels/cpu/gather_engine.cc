@@ -165,8 +165,14 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
   // converted into a cache that holds every dy row of a block (so each is
   // converted once per block), and staged dx rows are stored at the end of
   // a block: blocks of RowsForPanelReuse() rows keep both small.
+  // A caller may hand over every row at once (one thread): blocks of about
+  // kBlockMacs multiply-adds keep a block's dy and dx rows in the caches
+  // while its chunks sweep them.
   const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
-  const int64_t block_rows = in_place ? std::max<int64_t>(end - begin, 1) : RowsForPanelReuse();
+  const int64_t rows_for_macs =
+      static_cast<int64_t>(kBlockMacs / std::max(1.0, MacsPerRowUnit())) + 1;
+  const int64_t block_rows =
+      in_place ? std::max(RowsForPanelReuse(), rows_for_macs) : RowsForPanelReuse();
   const int64_t sh = std::max<int64_t>(params_.stride_rows, 1);
   // dy rows a block of block_rows dx rows reads, spanning two images at most.
   const int64_t cached_rows = (block_rows + sh - 1) / sh + 2 * (row_taps_max + 1);

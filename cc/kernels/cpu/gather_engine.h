@@ -53,6 +53,12 @@ constexpr int64_t kStreamDxBytes = 8 << 20;
 // filters otherwise read every panel once per dx row).
 constexpr int64_t kReusePixels = 64;
 
+// Multiply-adds of a block of rows that ComputeRows sweeps chunk by chunk
+// when it is given more rows than that (at least RowsForPanelReuse() rows):
+// the size of the op's parallel work items (parallel_rows.h), for which the
+// sweep was measured.
+constexpr double kBlockMacs = 8.0e6;
+
 template <typename Acc, typename Elem = Acc>
 class GatherEngine {
  public:
