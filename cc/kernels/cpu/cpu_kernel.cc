@@ -5,6 +5,7 @@
 // type: the accumulation type, or bfloat16 itself where a bfloat16 kernel is
 // usable (AMX or AVX512_BF16: element_types.h). Other dtypes and NCHW are
 // converted around it; the result is rounded once, on the way out.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <type_traits>
@@ -103,6 +104,10 @@ void ConvertOut(const Acc* src, T* dst, int64_t n) {
 // when it holds the engine's elements, NHWC dx written in place when it is of
 // the accumulation type; otherwise each row is converted (and, for NCHW,
 // transposed) on its way in or out, rounding once on the way out.
+// Side of the square blocks of the NCHW row transposes: 16 floats are a
+// cache line.
+constexpr int64_t kTransposeBlock = 16;
+
 template <typename T, typename Acc, typename Elem>
 class TensorRowIO final : public RowIO<Acc, Elem> {
  public:
@@ -120,12 +125,20 @@ class TensorRowIO final : public RowIO<Acc, Elem> {
       ConvertIn(dy_ + (n * p_.out_rows + row) * Q * K, stage, Q * K);
       return stage;
     }
-    // NCHW: dy[n][k][row][q] -> stage[q][k].
+    // NCHW: dy[n][k][row][q] -> stage[q][k], in square blocks so that both
+    // sides touch a few cache lines at a time (one channel plane after
+    // another, the stage was written a line per element).
     const int64_t plane = p_.out_rows * Q;
     const T* src = dy_ + n * K * plane + row * Q;
-    for (int64_t k = 0; k < K; ++k) {
-      const T* src_k = src + k * plane;
-      for (int64_t q = 0; q < Q; ++q) stage[q * K + k] = ToElement<Elem>(src_k[q]);
+    for (int64_t k0 = 0; k0 < K; k0 += kTransposeBlock) {
+      const int64_t k1 = std::min(K, k0 + kTransposeBlock);
+      for (int64_t q0 = 0; q0 < Q; q0 += kTransposeBlock) {
+        const int64_t q1 = std::min(Q, q0 + kTransposeBlock);
+        for (int64_t k = k0; k < k1; ++k) {
+          const T* src_k = src + k * plane;
+          for (int64_t q = q0; q < q1; ++q) stage[q * K + k] = ToElement<Elem>(src_k[q]);
+        }
+      }
     }
     return stage;
   }
@@ -141,12 +154,18 @@ class TensorRowIO final : public RowIO<Acc, Elem> {
       ConvertOut(values, dx_ + (n * p_.in_rows + row) * W * C, W * C);
       return;
     }
-    // NCHW: values[x][c] -> dx[n][c][row][x].
+    // NCHW: values[x][c] -> dx[n][c][row][x], in square blocks (as DyRow).
     const int64_t plane = p_.in_rows * W;
     T* dst = dx_ + n * C * plane + row * W;
-    for (int64_t c = 0; c < C; ++c) {
-      T* dst_c = dst + c * plane;
-      for (int64_t x = 0; x < W; ++x) dst_c[x] = static_cast<T>(values[x * C + c]);
+    for (int64_t c0 = 0; c0 < C; c0 += kTransposeBlock) {
+      const int64_t c1 = std::min(C, c0 + kTransposeBlock);
+      for (int64_t x0 = 0; x0 < W; x0 += kTransposeBlock) {
+        const int64_t x1 = std::min(W, x0 + kTransposeBlock);
+        for (int64_t c = c0; c < c1; ++c) {
+          T* dst_c = dst + c * plane;
+          for (int64_t x = x0; x < x1; ++x) dst_c[x] = static_cast<T>(values[x * C + c]);
+        }
+      }
     }
   }
 
