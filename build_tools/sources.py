@@ -23,6 +23,7 @@ TF_SOURCES = [
 PLAIN_SOURCES = [
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
+    "cc/kernels/cpu/gather_engine_across_images.cc",
     "cc/kernels/cpu/isa_tier.cc",
     "cc/kernels/cpu/kernel_calibration.cc",
     "cc/kernels/cpu/kernel_report.cc",

@@ -371,6 +371,13 @@ const Shape kShapes[] = {
     {1, 7, 9, 5, 1, 6, 3, 2, 2, 3, 2, 2, PaddingKind::kExplicit, {1, 2, 3, 0}},
     {1, 9, 12, 4, 1, 5, 4, 4, 2, 2, 2, 2, PaddingKind::kSame, {}},
     {2, 10, 9, 3, 1, 2, 3, 3, 3, 3, 3, 2, PaddingKind::kSame, {}},
+    // Small maps and images enough: tiles across images (every kernel's MR
+    // is at most 16: 8 to 17 images), with their taps trimmed per pixel.
+    {13, 5, 6, 5, 1, 9, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {8, 7, 7, 4, 1, 6, 5, 5, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {17, 8, 8, 3, 2, 4, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
+    {9, 6, 9, 3, 1, 5, 3, 3, 1, 2, 2, 2, PaddingKind::kExplicit, {1, 0, 2, 1}},
+    {10, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
     // Dilations wider than a tile: edge tiles leave out whole column taps.
     {1, 5, 40, 3, 1, 5, 3, 3, 1, 1, 1, 12, PaddingKind::kSame, {}},
     {1, 6, 50, 2, 2, 3, 3, 3, 2, 2, 1, 8, PaddingKind::kSame, {}},
@@ -393,6 +400,7 @@ const Shape kNonFiniteShapes[] = {
     {1, 4, 40, 2, 2, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
     {2, 6, 36, 3, 2, 4, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
     {1, 5, 38, 3, 1, 8, 3, 3, 1, 2, 2, 1, PaddingKind::kSame, {}},
+    {13, 5, 6, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // tiles across images
 };
 
 template <typename Acc, typename Elem>

@@ -84,7 +84,13 @@ int64_t GatherEngine<Acc, Elem>::RowsForPanelReuse() const {
   const int64_t sh = std::min(params_.stride_rows, params_.in_rows);
   const int64_t sw = std::min(params_.stride_cols, params_.in_cols);
   const int64_t pixels_per_row = std::max<int64_t>(1, params_.in_cols / sw);
-  return sh * ((kReusePixels + pixels_per_row - 1) / pixels_per_row);
+  const int64_t rows = sh * ((kReusePixels + pixels_per_row - 1) / pixels_per_row);
+  if (!TilesAcrossImages()) return rows;
+  // Units are images of one dx row: whole tiles of MR images, or every image
+  // of the row where there are fewer than two tiles' worth.
+  const int64_t n = params_.batch, mr = kernel_.mr;
+  if (n < 2 * mr) return std::max(rows, n);
+  return (std::max(rows, mr) + mr - 1) / mr * mr;
 }
 
 template <typename Acc, typename Elem>
@@ -169,6 +175,13 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
   // kBlockMacs multiply-adds keep a block's dy and dx rows in the caches
   // while its chunks sweep them.
   const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
+  if (in_place && TilesAcrossImages()) {
+    std::vector<const Elem*> slots(
+        static_cast<size_t>(std::max<int64_t>(MaxTapsPerPhase(), 1) * kernel_.mr));
+    ComputeAcrossImages(io, begin, end, blocks, slots.data());
+    if (stream_dx_) FenceStreamingStores();
+    return;
+  }
   const int64_t rows_for_macs =
       static_cast<int64_t>(kBlockMacs / std::max(1.0, MacsPerRowUnit())) + 1;
   const int64_t block_rows =

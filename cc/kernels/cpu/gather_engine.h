@@ -96,6 +96,8 @@ class GatherEngine {
   int64_t ChannelSplitsFor(int threads) const;
 
   // The unit of parallel work is one dx row (n, h): units own disjoint dx.
+  // (Units are numbered n * H + h, or h * N + n where tiles run across
+  // images: only ComputeRows interprets them, so callers just cover them.)
   int64_t NumRowUnits() const { return params_.batch * params_.in_rows; }
   // Multiply-adds per row unit, for sizing shards.
   double MacsPerRowUnit() const;
@@ -134,6 +136,13 @@ class GatherEngine {
   void ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
                     const ChannelBlocks& blocks, Scratch* scratch) const;
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase, const ChannelBlocks& blocks) const;
+  // Small maps with images enough: tiles of the same pixel across images
+  // (gather_engine_across_images.cc). The work units are then ordered
+  // position-major (unit u: image u % N of dx row u / N); only for dy and dx
+  // in place.
+  bool TilesAcrossImages() const;
+  void ComputeAcrossImages(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
+                           const ChannelBlocks& blocks, const Elem** slots) const;
   // Scalar tile that skips taps outside dy instead of multiplying the zero
   // row: used only when the filter holds Inf or NaN, where 0 * w is NaN but
   // TensorFlow's result (which never reads outside dy) is not.
