@@ -21,6 +21,7 @@ TF_SOURCES = [
 
 # TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.
 PLAIN_SOURCES = [
+    "cc/kernels/cpu/buffer_pool.cc",
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/gather_engine.cc",
     "cc/kernels/cpu/gather_engine_across_images.cc",

@@ -1,6 +1,7 @@
 #include "cc/kernels/cpu/filter_packing.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace tf_custom_op {
 
@@ -27,7 +28,9 @@ PackedFilter<Elem>::PackedFilter(const FilterDims& dims, const AxisPlan& row_pla
   }
   group_stride_ = offset;
   packed_size_ = group_stride_ * dims_.groups;
-  packed_.reset(new Elem[static_cast<size_t>(packed_size_)]);
+  static_assert(std::is_trivially_copyable<Elem>::value, "packed elements are raw memory");
+  storage_ = PooledBuffer(static_cast<size_t>(packed_size_) * sizeof(Elem));
+  packed_ = static_cast<Elem*>(storage_.data());
 }
 
 template <typename Elem>
@@ -59,7 +62,7 @@ bool PackedFilter<Elem>::PackParts(const Elem* filter_hwio, int64_t begin, int64
     // step of k_pack k, channel, k within the step), so `out` only ever
     // advances: no index arithmetic per element, and the padding past C_g
     // and K_g is written as zeros on the way.
-    Elem* out = packed_.get() + g * group_stride_ + panel_offsets_[phase] +
+    Elem* out = packed_ + g * group_stride_ + panel_offsets_[phase] +
                 cb * rp.num_taps * cp.num_taps * run;
     const int64_t c_end = std::min(nr_, cg - cb * nr_);
     for (int64_t rt = 0; rt < rp.num_taps; ++rt) {
@@ -101,7 +104,7 @@ const Elem* PackedFilter<Elem>::Weights(int64_t group, int64_t row_phase,
                                         int64_t col_phase, int64_t channel_block,
                                         int64_t first_row_tap) const {
   const AxisPhase& cp = col_plan_.phases[col_phase];
-  const Elem* panel = packed_.get() + group * group_stride_ + PanelOffset(row_phase, col_phase);
+  const Elem* panel = packed_ + group * group_stride_ + PanelOffset(row_phase, col_phase);
   return panel + channel_block * BlockStride(row_phase, col_phase) +
          first_row_tap * cp.num_taps * padded_depth_ * nr_;
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "cc/kernels/cpu/buffer_pool.h"
 #include "cc/kernels/cpu/element_types.h"
 #include "cc/kernels/phase_plan.h"
 
@@ -102,9 +103,11 @@ class PackedFilter {
   int64_t max_block_run_bytes_ = 0;
   std::vector<int64_t> panel_offsets_;
   // Allocated once, uninitialized (every element is written by the part
-  // that owns it), so that parts can be packed by several threads at once.
+  // that owns it), so that parts can be packed by several threads at once;
+  // from the buffers kept between calls (buffer_pool.h).
   int64_t packed_size_ = 0;
-  std::unique_ptr<Elem[]> packed_;
+  PooledBuffer storage_;
+  Elem* packed_ = nullptr;
   bool finite_ = true;
 };
 
