@@ -96,7 +96,8 @@ CUDA_HEADERS = [
 # The CUDA kernel compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) with
 # its test driver: `make gpu-emulation`, tests/test_gpu_emulation.py.
 GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
-GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h"]
+GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h",
+                         "tests/native_common/non_finite_cases.h"]
 GPU_EMULATION_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-pthread",
                        "-DTFCO_CUDA_EMULATION"]
 
@@ -120,6 +121,8 @@ PHASE_PLANNING_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 # tests; also built with X86_EMULATED_SOURCES emulated).
 ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"
 CPU_KERNEL_TEST_DRIVER = "tests/cpu_engine/kernel_test.cc"
+# Headers the two TF-free testers share (the CPU one and the GPU emulation).
+TESTER_HEADERS = ["tests/native_common/non_finite_cases.h"]
 
 # tools/gpu_check.py's shared library: the kernel plus a C shim for ctypes.
 GPU_CHECK_SHIM = "tools/gpu_check_shim.cu.cc"

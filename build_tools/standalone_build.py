@@ -122,7 +122,8 @@ def _build_on_engine(binary, driver, werror=False, emulate=False, sanitize=False
         emulated = set(sources.X86_EMULATED_SOURCES)
         units = [(src, sources.X86_EMULATION_FLAGS if src in emulated else flags)
                  for src, flags in units]
-    inputs = [src for src, _ in units] + [driver] + _headers_under("cc/kernels")
+    inputs = [src for src, _ in units] + [driver] + _headers_under("cc/kernels") + \
+        sources.TESTER_HEADERS
     if not _stale(binary, inputs):
         return binary
     warnings = ["-Wall", "-Wextra"] + (["-Werror"] if werror else [])

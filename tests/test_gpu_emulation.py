@@ -86,8 +86,8 @@ def test_k_steps_and_non_finite_values_are_covered(emulation_lines):
         for dtype in ("float16", "bfloat16", "float32"):
             assert any(line.startswith(f"PASS kg{kg}_step ") and line.split()[-1] == dtype
                        for line in lines), (kg, dtype)
-    for poison in ("filter_inf_first", "filter_nan_last", "filter_neginf_lastc",
-                   "dy_inf_first", "dy_nan_last", "dy_neginf_lastc"):
+    for poison in ("filter_inf_first", "filter_nan_last", "filter_neginf_last_channel_first_k",
+                   "dy_inf_first", "dy_nan_last", "dy_neginf_last_channel_first_k"):
         for dtype in ("float16", "bfloat16", "float32", "float64"):
             assert sum(1 for line in lines if poison in line and line.split()[-1] == dtype) == 6, \
                 (poison, dtype)

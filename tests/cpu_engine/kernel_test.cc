@@ -43,6 +43,7 @@
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
+#include "tests/native_common/non_finite_cases.h"
 
 namespace {
 
@@ -152,6 +153,20 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
         for (int64_t k = 0; k < depth; ++k)
           for (int n = 0; n < nr; ++n)
             packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)] = Random<Elem>(rng);
+      // Whether `got` is tile element (m, n), by a scalar loop in double.
+      const auto IsTileValue = [&](Acc got, int m, int n) {
+        double want = 0, magnitude = 0;
+        for (int64_t t = 0; t < taps; ++t) {
+          for (int64_t k = 0; k < depth; ++k) {
+            const double term =
+                Value<Acc>(rows[t * mr + m][k]) *
+                Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
+            want += term;
+            magnitude += std::fabs(term);
+          }
+        }
+        return Close(got, want, magnitude);
+      };
       // Pixels apart by more than a tile: by a whole number of lines (the
       // streaming variant then streams full tiles), and by an odd amount.
       const int64_t line = 64 / sizeof(Acc);
@@ -172,17 +187,7 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
                     ok = ok && got == sentinel;  // written outside the tile
                     continue;
                   }
-                  double want = 0, magnitude = 0;
-                  for (int64_t t = 0; t < taps; ++t) {
-                    for (int64_t k = 0; k < depth; ++k) {
-                      const double term =
-                          Value<Acc>(rows[t * mr + m][k]) *
-                          Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
-                      want += term;
-                      magnitude += std::fabs(term);
-                    }
-                  }
-                  ok = ok && Close(got, want, magnitude);
+                  ok = ok && IsTileValue(got, m, static_cast<int>(n));
                 }
               }
             }
@@ -204,17 +209,7 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
         kernel.fn(taps, depth, rows.data(), holey.data(), out.data(), nr, mr, nr, 2, run_stride);
         for (int m = 0; m < mr; ++m) {
           for (int n = 0; n < nr; ++n) {
-            double want = 0, magnitude = 0;
-            for (int64_t t = 0; t < taps; ++t) {
-              for (int64_t k = 0; k < depth; ++k) {
-                const double term =
-                    Value<Acc>(rows[t * mr + m][k]) *
-                    Value<Acc>(packed[tf_custom_op::PackedIndex(t, k, n, depth, nr, k_pack)]);
-                want += term;
-                magnitude += std::fabs(term);
-              }
-            }
-            ok = ok && Close(out[m * nr + n], want, magnitude);
+            ok = ok && IsTileValue(out[m * nr + n], m, n);
           }
         }
       }
@@ -229,41 +224,12 @@ struct Shape {
   int64_t pad[4];  // explicit top, bottom, left, right
 };
 
-// 3. A non-finite value put into the filter or dy before the engine runs.
-// Places are chosen where a wrong zero would meet it: the first element, the
-// last one, and the first k of the last channel (for K_g odd, the k the
-// bfloat16 packing pairs with the previous channel's or group's last k).
-enum class Place { kFirst, kLast, kLastChannelFirstK };
-struct Poison {
-  const char* name;
-  bool in_filter;  // else in dy
-  Place place;
-  double value;
-};
-const Poison kNoPoison = {"", false, Place::kFirst, 0.0};
-const Poison kPoisons[] = {
-    {"filter +Inf first", true, Place::kFirst, INFINITY},
-    {"filter NaN last", true, Place::kLast, NAN},
-    {"filter -Inf last channel first k", true, Place::kLastChannelFirstK, -INFINITY},
-    {"dy +Inf first", false, Place::kFirst, INFINITY},
-    {"dy NaN last", false, Place::kLast, NAN},
-    {"dy -Inf last channel first k", false, Place::kLastChannelFirstK, -INFINITY},
-};
-
-// Index of `place` in an HWIO filter [R, S, C_g, K] or an NHWC dy [N, P, Q, K]
-// (the middle tap or pixel for kLastChannelFirstK, the first k of the last
-// group).
-int64_t PoisonIndex(const ConvProblem& p, const Poison& poison, int64_t size) {
-  if (poison.place == Place::kFirst) return 0;
-  if (poison.place == Place::kLast) return size - 1;
-  const int64_t first_k_of_last_group = (p.groups - 1) * p.out_depth_per_group;
-  if (poison.in_filter) {
-    const int64_t tap = (p.filter_rows * p.filter_cols) / 2;
-    return (tap * p.filter_depth + p.filter_depth - 1) * p.out_depth + first_k_of_last_group;
-  }
-  const int64_t pixel = (p.batch * p.out_rows * p.out_cols) / 2;
-  return pixel * p.out_depth + first_k_of_last_group;
-}
+// 3. A non-finite value put into the filter or dy before the engine runs
+// (tests/native_common/non_finite_cases.h); name "" plants none.
+using tf_custom_op::testing::kPoisons;
+using tf_custom_op::testing::Poison;
+using tf_custom_op::testing::PoisonIndex;
+const Poison kNoPoison = {"", false, tf_custom_op::testing::Place::kFirst, 0.0};
 
 // 2. The engine with that kernel (dy and dx used in place) against a direct
 // loop over the convolution (in IEEE double, skipping taps outside dy as

@@ -23,6 +23,7 @@
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
 #include "cc/kernels/gpu/cuda_emulation.h"
+#include "tests/native_common/non_finite_cases.h"
 
 namespace {
 
@@ -40,42 +41,16 @@ struct Case {
   Pad pad;
   int64_t pt = 0, pb = 0, pl = 0, pr = 0;  // explicit
   bool random_floats = false;  // non-integer data (float/double only)
-  int poison = 0;              // index into kPoisons (0: none)
+  int poison = -1;             // index into kPoisons (-1: none)
 };
 
-// A non-finite value planted in the filter or dy (floating dtypes only):
-// a tap outside dy must be skipped, never multiplied by a loaded zero.
-enum class Place { kFirst, kLast, kLastChannelFirstK };
-struct Poison {
-  const char* name;
-  bool in_filter;  // else in dy
-  Place place;
-  double value;
-};
-const Poison kPoisons[] = {
-    {"none", false, Place::kFirst, 0.0},
-    {"filter_inf_first", true, Place::kFirst, INFINITY},
-    {"filter_nan_last", true, Place::kLast, NAN},
-    {"filter_neginf_lastc", true, Place::kLastChannelFirstK, -INFINITY},
-    {"dy_inf_first", false, Place::kFirst, INFINITY},
-    {"dy_nan_last", false, Place::kLast, NAN},
-    {"dy_neginf_lastc", false, Place::kLastChannelFirstK, -INFINITY},
-};
-constexpr int kNumPoisons = sizeof(kPoisons) / sizeof(kPoisons[0]);
-
-// Index of the poisoned element in the HWIO filter or NHWC dy of `p`.
-size_t PoisonIndex(const ConvProblem& p, const Poison& poison, size_t size) {
-  if (poison.place == Place::kFirst) return 0;
-  if (poison.place == Place::kLast) return size - 1;
-  const int64_t first_k_of_last_group = (p.groups - 1) * p.out_depth_per_group;
-  if (poison.in_filter) {
-    const int64_t tap = (p.filter_rows * p.filter_cols) / 2;
-    return static_cast<size_t>((tap * p.filter_depth + p.filter_depth - 1) * p.out_depth +
-                               first_k_of_last_group);
-  }
-  const int64_t pixel = (p.batch * p.out_rows * p.out_cols) / 2;
-  return static_cast<size_t>(pixel * p.out_depth + first_k_of_last_group);
-}
+// Non-finite values planted in the filter or dy (floating dtypes only;
+// tests/native_common/non_finite_cases.h): a tap outside dy must be skipped,
+// never multiplied by a loaded zero.
+using tf_custom_op::testing::kNumPoisons;
+using tf_custom_op::testing::kPoisons;
+using tf_custom_op::testing::Poison;
+using tf_custom_op::testing::PoisonIndex;
 
 bool MakeParams(const Case& t, ConvProblem* p) {
   p->batch = t.n;
@@ -244,14 +219,15 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
     w[e] = Tr::From(floats ? static_cast<Ref>(real(gen)) : static_cast<Ref>(small(gen)));
     w_ref[e] = Tr::To(w[e]);
   }
-  if (t.poison != 0) {
+  if (t.poison >= 0) {
     if constexpr (std::is_integral_v<Ref>) {
       return "";  // int32 has no Inf or NaN
     } else {
       const Poison& poison = kPoisons[t.poison];
       auto& target = poison.in_filter ? w : dy;
       auto& target_ref = poison.in_filter ? w_ref : dy_ref;
-      const size_t at = PoisonIndex(p, poison, target.size());
+      const size_t at = static_cast<size_t>(
+          PoisonIndex(p, poison, static_cast<int64_t>(target.size())));
       target[at] = Tr::From(poison.value);
       target_ref[at] = Tr::To(target[at]);
     }
@@ -338,7 +314,7 @@ std::vector<Case> Cases() {
   add({"kg32_groups2_s2", 1, 6, 7, 4, 3, 3, 2, 64, 2, 2, 1, 1, Pad::kSame});
   add({"kg64_dil2_s2", 1, 9, 8, 3, 3, 3, 1, 64, 2, 2, 2, 2, Pad::kSame});
   // Inf and NaN, K_g odd and even, edge tiles (taps outside dy) and interior.
-  for (int poison = 1; poison < kNumPoisons; ++poison) {
+  for (int poison = 0; poison < kNumPoisons; ++poison) {
     const std::string suffix = std::string("_") + kPoisons[poison].name;
     Case odd{"nonfinite_kg3" + suffix, 1, 5, 6, 2, 3, 3, 1, 3, 1, 1, 1, 1, Pad::kSame};
     Case even{"nonfinite_g2_s2" + suffix, 2, 6, 7, 6, 4, 4, 2, 8, 2, 2, 1, 1, Pad::kSame};

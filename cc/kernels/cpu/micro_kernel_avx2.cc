@@ -40,32 +40,7 @@ struct F64 {
 }  // namespace
 
 // Float FMA throughput of this core at 256 bits: 12 independent chains.
-namespace {
-
-constexpr int kFmaChains256 = 12;
-
-// kFmaChains256 independent FMA chains in registers. Every chain feeds the
-// result, and floating-point FMAs are not reassociated: nothing is dropped.
-__attribute__((noinline)) void FmaChains256(long iterations, float* sink) {
-  __m256 acc[kFmaChains256];
-  _Pragma("GCC unroll 32") for (int i = 0; i < kFmaChains256; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
-  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  for (long it = 0; it < iterations; ++it) {
-    _Pragma("GCC unroll 32") for (int i = 0; i < kFmaChains256; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-  }
-  _Pragma("GCC unroll 32") for (int i = 1; i < kFmaChains256; ++i) acc[0] = _mm256_fmadd_ps(acc[0], a, acc[i]);
-  _mm256_storeu_ps(sink, acc[0]);
-}
-
-}  // namespace
-
-double Avx2FmaPeakGflops() {
-  constexpr long kIterations = 4000000;
-  float sink[8];
-  const double seconds = TimeSeconds([&sink] { FmaChains256(kIterations, sink); });
-  return seconds > 0 && sink[0] != 12345.0f ? 2.0 * 8 * kFmaChains256 * kIterations / seconds / 1e9
-                                            : 0;
-}
+double Avx2FmaPeakGflops() { return MeasureFmaPeakGflops<F32, 12>(); }
 
 const MicroKernel<float> kAvx2FloatKernel = {
     kMR, kVectors * F32::kLanes, &Kernel<PlainTraits<F32>>, "avx2-f32-6x16", 1,

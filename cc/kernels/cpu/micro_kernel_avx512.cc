@@ -44,32 +44,7 @@ struct F64x8 {
 
 // Float FMA throughput of this core at 512 bits: 24 independent chains
 // (enough for two FMA ports of any latency up to 12 cycles).
-namespace {
-
-constexpr int kFmaChains512 = 24;
-
-// kFmaChains512 independent FMA chains in registers. Every chain feeds the
-// result, and floating-point FMAs are not reassociated: nothing is dropped.
-__attribute__((noinline)) void FmaChains512(long iterations, float* sink) {
-  __m512 acc[kFmaChains512];
-  _Pragma("GCC unroll 32") for (int i = 0; i < kFmaChains512; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
-  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-  for (long it = 0; it < iterations; ++it) {
-    _Pragma("GCC unroll 32") for (int i = 0; i < kFmaChains512; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-  }
-  _Pragma("GCC unroll 32") for (int i = 1; i < kFmaChains512; ++i) acc[0] = _mm512_fmadd_ps(acc[0], a, acc[i]);
-  _mm512_storeu_ps(sink, acc[0]);
-}
-
-}  // namespace
-
-double Avx512FmaPeakGflops() {
-  constexpr long kIterations = 4000000;
-  float sink[16];
-  const double seconds = TimeSeconds([&sink] { FmaChains512(kIterations, sink); });
-  return seconds > 0 && sink[0] != 12345.0f ? 2.0 * 16 * kFmaChains512 * kIterations / seconds / 1e9
-                                            : 0;
-}
+double Avx512FmaPeakGflops() { return MeasureFmaPeakGflops<F32x16, 24>(); }
 
 // AVX-512 has 32 registers: 12 pixels x 2 vectors = 24 accumulators, two
 // weight vectors and a broadcast. Twice the pixels of the 6-pixel AVX2 tile
