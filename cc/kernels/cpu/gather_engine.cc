@@ -160,6 +160,7 @@ struct GatherEngine<Acc, Elem>::Scratch {
   std::vector<PhaseRow> phase_rows;     // the block's rows of one row phase
   std::vector<Acc*> dx_rows;            // where each row of the block is computed
   std::vector<Acc> dx_staged;           // rows not written in place
+  std::vector<int64_t> tile_starts;     // a phase row's tiles (TileStarts)
 };
 
 template <typename Acc, typename Elem>
@@ -257,6 +258,8 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
       // Weights of one tap, and of one row tap's column taps.
       const int64_t tap_elements = PaddedDepth(kg, kernel_.k_pack) * nr;
       const int64_t row_stride = cp.num_taps * tap_elements;
+      std::vector<int64_t>& tile_starts = scratch->tile_starts;
+      TileStarts(col_taps, cp.num_taps, cp.count, Q, mr, &tile_starts);
       for (int64_t g = 0; g < params_.groups; ++g) {
         // Channel blocks in chunks whose packed panels stay in L2 together.
         // Each chunk sweeps every row of the block before the next one
@@ -277,8 +280,8 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
             }
             const Elem* chunk_weights =
                 packed_.Weights(g, a, static_cast<int64_t>(b), cb0, row.tap_begin);
-            for (int64_t j0 = 0, width = 0; j0 < cp.count; j0 += width) {
-              width = TileWidthAt(j0, cp.count, mr);
+            for (size_t t = 0; t + 1 < tile_starts.size(); ++t) {
+              const int64_t j0 = tile_starts[t], width = tile_starts[t + 1] - j0;
               const TileColumns tile{j0, mr, static_cast<int>(width), Q, K};
               // Only the column taps some pixel of the tile reads inside dy:
               // one run of them per row tap (a dilated layer's edge tiles

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "cc/kernels/phase_plan.h"
 
@@ -31,6 +32,52 @@ inline int TileWidthAt(int64_t first, int64_t count, int mr) {
   const int64_t left = count - first;
   if (left <= mr || left >= 2 * mr) return static_cast<int>(left < mr ? left : mr);
   return static_cast<int>((left + 1) / 2);
+}
+
+// Where the tiles of a phase row of `count` pixels start, in `starts` (and
+// `count` at the end). A column tap reads inside dy for the pixels j with
+// 0 <= j + offset < dy_cols: the row splits into regions whose pixels read
+// the same taps. Tiles do not straddle a boundary between two regions of at
+// least MR/2 pixels each (a dilated layer's edges: each side's tiles then
+// leave out the taps that read only padding, UsedColumnTaps); narrower
+// regions (the one-pixel edges of an undilated 3x3) are not worth a narrow
+// tile. Within a stretch, TileWidthAt.
+inline void TileStarts(const AxisTap* col_taps, int64_t col_tap_count, int64_t count,
+                       int64_t dy_cols, int mr, std::vector<int64_t>* starts) {
+  std::vector<int64_t> cuts = {0, count};
+  for (int64_t ct = 0; ct < col_tap_count; ++ct) {
+    for (const int64_t j : {-col_taps[ct].offset, dy_cols - col_taps[ct].offset}) {
+      if (j > 0 && j < count) cuts.push_back(j);
+    }
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  // Drop boundaries with a narrow region on either side, narrowest first.
+  const int64_t narrowest = std::max(1, mr / 2);
+  for (bool merged = true; merged && cuts.size() > 2;) {
+    merged = false;
+    size_t worst = 0;
+    int64_t worst_width = narrowest;
+    for (size_t c = 1; c + 1 < cuts.size(); ++c) {
+      const int64_t width = std::min(cuts[c] - cuts[c - 1], cuts[c + 1] - cuts[c]);
+      if (width < worst_width) {
+        worst = c;
+        worst_width = width;
+      }
+    }
+    if (worst != 0) {
+      cuts.erase(cuts.begin() + static_cast<std::ptrdiff_t>(worst));
+      merged = true;
+    }
+  }
+  starts->clear();
+  for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+    for (int64_t j = cuts[c], width = 0; j < cuts[c + 1]; j += width) {
+      starts->push_back(j);
+      width = TileWidthAt(j - cuts[c], cuts[c + 1] - cuts[c], mr);
+    }
+  }
+  starts->push_back(count);
 }
 
 // The column taps [*begin, *end) that some valid pixel of `tile` reads inside
