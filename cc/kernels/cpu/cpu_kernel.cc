@@ -211,8 +211,7 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                                      in_backprop->flat<T>().data());
   const int64_t rows = engine.NumRowUnits();
   const int threads = std::max(1, ctx->device()->tensorflow_cpu_worker_threads()->num_threads);
-  const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
-  const int64_t splits = in_place ? engine.ChannelSplitsFor(threads) : 1;
+  const int64_t splits = io.RowsInPlace() ? engine.ChannelSplitsFor(threads) : 1;
   if (splits == 1) {
     timer.Parallel([&] {
       ParallelForBlocks(ctx, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),

@@ -15,14 +15,14 @@ PackedFilter<Elem>::PackedFilter(const FilterDims& dims, const AxisPlan& row_pla
       k_pack_(k_pack),
       padded_depth_(PaddedDepth(dims.depth_out, k_pack)) {
   channel_blocks_ = (dims_.depth + nr_ - 1) / nr_;
-  const int64_t per_tap = channel_blocks_ * padded_depth_ * nr_;
+  const int64_t per_tap = channel_blocks_ * TapElements();
   int64_t offset = 0;
   for (const AxisPhase& rp : row_plan_.phases) {
     for (const AxisPhase& cp : col_plan_.phases) {
       panel_offsets_.push_back(offset);
       offset += rp.num_taps * cp.num_taps * per_tap;
       max_block_run_bytes_ = std::max<int64_t>(
-          max_block_run_bytes_, rp.num_taps * cp.num_taps * padded_depth_ * nr_ *
+          max_block_run_bytes_, rp.num_taps * cp.num_taps * TapElements() *
                                     static_cast<int64_t>(sizeof(Elem)));
     }
   }
@@ -57,7 +57,7 @@ bool PackedFilter<Elem>::PackParts(const Elem* filter_hwio, int64_t begin, int64
     const int64_t g = part / (channel_blocks_ * phases);
     const AxisPhase& rp = row_plan_.phases[phase / col_phases];
     const AxisPhase& cp = col_plan_.phases[phase % col_phases];
-    const int64_t run = padded_depth_ * nr_;
+    const int64_t run = TapElements();
     // The part's run, written front to back in PackedIndex's order (tap,
     // step of k_pack k, channel, k within the step), so `out` only ever
     // advances: no index arithmetic per element, and the padding past C_g
@@ -103,10 +103,9 @@ template <typename Elem>
 const Elem* PackedFilter<Elem>::Weights(int64_t group, int64_t row_phase,
                                         int64_t col_phase, int64_t channel_block,
                                         int64_t first_row_tap) const {
-  const AxisPhase& cp = col_plan_.phases[col_phase];
   const Elem* panel = packed_ + group * group_stride_ + PanelOffset(row_phase, col_phase);
   return panel + channel_block * BlockStride(row_phase, col_phase) +
-         first_row_tap * cp.num_taps * padded_depth_ * nr_;
+         first_row_tap * RowTapStride(col_phase);
 }
 
 template class PackedFilter<float>;

@@ -71,11 +71,18 @@ class PackedFilter {
   const Elem* Weights(int64_t group, int64_t row_phase, int64_t col_phase,
                       int64_t channel_block, int64_t first_row_tap) const;
 
+  // Elements of one tap's weights in a run: PaddedDepth(K_g) x NR.
+  int64_t TapElements() const { return padded_depth_ * nr_; }
+  // Elements from one row tap's weights to the next one's (its column taps
+  // of the phase lie between): the run stride of a micro-kernel whose taps
+  // go in runs of column taps (micro_kernel.h).
+  int64_t RowTapStride(int64_t col_phase) const {
+    return col_plan_.phases[col_phase].num_taps * TapElements();
+  }
   // Elements from one channel block's run to the next one's in a phase's
   // panel, so that callers step through blocks without calling Weights().
   int64_t BlockStride(int64_t row_phase, int64_t col_phase) const {
-    return row_plan_.phases[row_phase].num_taps * col_plan_.phases[col_phase].num_taps *
-           padded_depth_ * nr_;
+    return row_plan_.phases[row_phase].num_taps * RowTapStride(col_phase);
   }
 
   int64_t channel_blocks() const { return channel_blocks_; }

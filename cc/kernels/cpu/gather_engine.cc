@@ -52,7 +52,7 @@ void GatherEngine<Acc, Elem>::SkipZeroRowTile(int64_t taps, int64_t depth,
                                         int64_t run_stride) const {
   const int mr = kernel_.mr;
   const int64_t nr = kernel_.nr;
-  const int64_t tap_elements = PaddedDepth(depth, kernel_.k_pack) * nr;
+  const int64_t tap_elements = packed_.TapElements();
   for (int m = 0; m < m_valid; ++m) {
     for (int n = 0; n < n_valid; ++n) {
       Acc sum = 0;
@@ -98,13 +98,20 @@ void GatherEngine<Acc, Elem>::ZeroPhaseColumns(Acc* dx_row, int64_t col_phase,
                                                const ChannelBlocks& blocks) const {
   const int64_t c = params_.in_depth, cg = params_.filter_depth;
   const int64_t sw = params_.stride_cols;
-  const int64_t first = blocks.begin * kernel_.nr;
-  const int64_t count = std::min(blocks.end * kernel_.nr, cg) - first;
+  int64_t first, count;
+  ChannelsOf(blocks, &first, &count);
   for (int64_t x = col_phase; x < params_.in_cols; x += sw) {
     for (int64_t g = 0; g < params_.groups; ++g) {
       std::memset(static_cast<void*>(dx_row + x * c + g * cg + first), 0, count * sizeof(Acc));
     }
   }
+}
+
+template <typename Acc, typename Elem>
+void GatherEngine<Acc, Elem>::ChannelsOf(const ChannelBlocks& blocks, int64_t* first,
+                                         int64_t* count) const {
+  *first = blocks.begin * kernel_.nr;
+  *count = std::min(blocks.end * kernel_.nr, params_.filter_depth) - *first;
 }
 
 template <typename Acc, typename Elem>
@@ -175,7 +182,7 @@ void GatherEngine<Acc, Elem>::ComputeRows(const RowIO<Acc, Elem>& io, int64_t be
   // A caller may hand over every row at once (one thread): blocks of about
   // kBlockMacs multiply-adds keep a block's dy and dx rows in the caches
   // while its chunks sweep them.
-  const bool in_place = io.DyRowsInPlace() && io.DxRowInPlace(0, 0) != nullptr;
+  const bool in_place = io.RowsInPlace();
   if (in_place && TilesAcrossImages()) {
     std::vector<const Elem*> slots(
         static_cast<size_t>(std::max<int64_t>(MaxTapsPerPhase(), 1) * kernel_.mr));
@@ -255,9 +262,8 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
       }
       if (cp.num_taps == 0) continue;
       const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
-      // Weights of one tap, and of one row tap's column taps.
-      const int64_t tap_elements = PaddedDepth(kg, kernel_.k_pack) * nr;
-      const int64_t row_stride = cp.num_taps * tap_elements;
+      const int64_t tap_elements = packed_.TapElements();
+      const int64_t row_stride = packed_.RowTapStride(static_cast<int64_t>(b));
       std::vector<int64_t>& tile_starts = scratch->tile_starts;
       TileStarts(col_taps, cp.num_taps, cp.count, Q, mr, &tile_starts);
       for (int64_t g = 0; g < params_.groups; ++g) {

@@ -53,10 +53,11 @@ constexpr int64_t kStreamDxBytes = 8 << 20;
 // filters otherwise read every panel once per dx row).
 constexpr int64_t kReusePixels = 64;
 
-// Multiply-adds of a block of rows that ComputeRows sweeps chunk by chunk
-// when it is given more rows than that (at least RowsForPanelReuse() rows):
-// the size of the op's parallel work items (parallel_rows.h), for which the
-// sweep was measured.
+// Multiply-adds of a block of rows: the size of the op's parallel work items
+// (parallel_rows.h; about 100-200 us of work, small enough to balance two
+// threads, large enough to span several dx rows), and of the blocks that
+// ComputeRows sweeps chunk by chunk when it is given more rows at once (at
+// least RowsForPanelReuse() rows).
 constexpr double kBlockMacs = 8.0e6;
 
 template <typename Acc, typename Elem = Acc>
@@ -136,6 +137,8 @@ class GatherEngine {
   void ComputeBlock(const RowIO<Acc, Elem>& io, int64_t begin, int64_t end,
                     const ChannelBlocks& blocks, Scratch* scratch) const;
   void ZeroPhaseColumns(Acc* dx_row, int64_t col_phase, const ChannelBlocks& blocks) const;
+  // The channels of `blocks` within each group: [*first, *first + *count).
+  void ChannelsOf(const ChannelBlocks& blocks, int64_t* first, int64_t* count) const;
   // Small maps with images enough: tiles of the same pixel across images
   // (gather_engine_across_images.cc). The work units are then ordered
   // position-major (unit u: image u % N of dx row u / N); only for dy and dx

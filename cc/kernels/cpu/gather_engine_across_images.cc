@@ -41,8 +41,8 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
   // In place (the caller checked): image 0's first rows locate the tensors.
   const Elem* dy = io.DyRow(0, 0, nullptr);
   Acc* dx = io.DxRowInPlace(0, 0);
-  const int64_t first_channel = blocks.begin * nr;
-  const int64_t channels = std::min(blocks.end * nr, cg) - first_channel;
+  int64_t first_channel, channels;
+  ChannelsOf(blocks, &first_channel, &channels);
 
   // Units [begin, end) in runs of consecutive images of one dx row h.
   for (int64_t u0 = begin; u0 < end;) {
@@ -58,8 +58,8 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
     for (size_t b = 0; b < col_plan_.phases.size(); ++b) {
       const AxisPhase& cp = col_plan_.phases[b];
       const AxisTap* col_taps = col_plan_.taps.data() + cp.first_tap_slot;
-      const int64_t tap_elements = PaddedDepth(kg, kernel_.k_pack) * nr;
-      const int64_t run_stride = cp.num_taps * tap_elements;
+      const int64_t tap_elements = packed_.TapElements();
+      const int64_t run_stride = packed_.RowTapStride(static_cast<int64_t>(b));
       const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
       for (int64_t g = 0; g < params_.groups; ++g) {
         // Chunk outer: its panels serve every pixel and image of the run.

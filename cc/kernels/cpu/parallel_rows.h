@@ -1,6 +1,7 @@
 // Dynamic work distribution over TF's intra-op thread pool.
 //
-// Work is cut into blocks of roughly kTargetBlockMacs multiply-adds; every
+// Work is cut into blocks of roughly kBlockMacs multiply-adds (the engine's
+// block size, gather_engine.h); every
 // participating thread (the caller included) takes the next block from a
 // shared counter until none is left. On a shared machine a thread that loses
 // its core for a while simply takes fewer blocks, instead of leaving its
@@ -13,15 +14,11 @@
 #include <atomic>
 #include <cstdint>
 
+#include "cc/kernels/cpu/gather_engine.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/platform/blocking_counter.h"
 
 namespace tf_custom_op {
-
-// About 100-200 us of work per block at this machine's speed: small enough to
-// balance two threads, large enough that a block spans several dx rows, so
-// the dy rows staged for one dx row (NCHW, half, bfloat16) serve the next.
-constexpr double kTargetBlockMacs = 8.0e6;
 
 // `min_block` units per block at least (where that still leaves a block per
 // thread): the engine's packed panels are reused across the rows of a block.
@@ -32,11 +29,11 @@ void ParallelForBlocks(tensorflow::OpKernelContext* ctx, int64_t total,
   const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
   const int threads = std::max(1, workers->num_threads);
   const double total_macs = macs_per_unit * static_cast<double>(total);
-  if (threads == 1 || total == 1 || total_macs < kTargetBlockMacs) {
+  if (threads == 1 || total == 1 || total_macs < kBlockMacs) {
     fn(int64_t{0}, total);
     return;
   }
-  int64_t block = static_cast<int64_t>(kTargetBlockMacs / std::max(1.0, macs_per_unit));
+  int64_t block = static_cast<int64_t>(kBlockMacs / std::max(1.0, macs_per_unit));
   // At least a few blocks per thread so that the tail balances, unless that
   // would cut blocks below min_block; never fewer blocks than threads.
   block = std::max<int64_t>(1, std::min(block, total / (4 * threads)));

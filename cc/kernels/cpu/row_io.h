@@ -28,6 +28,9 @@ class RowIO {
   // Destination of dx row (n, h) when the engine may write it in place, or
   // nullptr: then the engine computes into a scratch row and calls StoreDxRow.
   virtual Acc* DxRowInPlace(int64_t n, int64_t h) const = 0;
+  // Both dy and dx in place (for whole tensors: RowIO decides by dtype and
+  // layout): what a part of the channels, or tiles across images, need.
+  bool RowsInPlace() const { return DyRowsInPlace() && DxRowInPlace(0, 0) != nullptr; }
   virtual void StoreDxRow(int64_t n, int64_t h, const Acc* row) const = 0;
 };
 
