@@ -23,6 +23,7 @@ TF_SOURCES = [
 PLAIN_SOURCES = [
     "cc/kernels/cpu/buffer_pool.cc",
     "cc/kernels/cpu/filter_packing.cc",
+    "cc/kernels/cpu/float_transpose.cc",
     "cc/kernels/cpu/gather_engine.cc",
     "cc/kernels/cpu/gather_engine_across_images.cc",
     "cc/kernels/cpu/isa_tier.cc",
@@ -30,6 +31,7 @@ PLAIN_SOURCES = [
     "cc/kernels/cpu/kernel_report.cc",
     "cc/kernels/cpu/micro_kernel_portable.cc",
     "cc/kernels/cpu/micro_kernel_select.cc",
+    "cc/kernels/cpu/pixel_engine.cc",
     "cc/kernels/cpu/run_timing.cc",
 ]
 
@@ -45,6 +47,7 @@ X86_SOURCES = {
                                                    "-mavx512dq", "-mfma", "-mavx512bf16"],
     "cc/kernels/cpu/micro_kernel_amx.cc": ["-mamx-tile", "-mamx-bf16"],
     "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
+    "cc/kernels/cpu/float_transpose_avx2.cc": ["-mavx2"],
 }
 
 # The kernel tester can also run the AVX-512 and AMX tiers on a CPU without them

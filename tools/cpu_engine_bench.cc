@@ -4,7 +4,8 @@
 //
 //   make cpu-engine-bench   (builds build/cpu_engine_bench; the portable kernels
 //                            with baseline flags, as in the library)
-//   build/cpu_engine_bench N H W C R S K stride [avx2|portable]
+//   build/cpu_engine_bench N H W C R S K stride [portable] [g<groups>] [pixels]
+//     (g<groups>: grouped; pixels: the pixel-vector engine, pixel_engine.h)
 //   build/cpu_engine_bench peak
 //
 // `peak` measures this core's float FMA peak at 256 and (where it has them)
@@ -26,6 +27,7 @@
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
+#include "cc/kernels/cpu/pixel_engine.h"
 
 using tf_custom_op::AlignedBuffer;
 using tf_custom_op::ConvProblem;
@@ -81,33 +83,54 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc < 9) {
-    std::fprintf(stderr, "usage: %s N H W C R S K stride [avx2|portable]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s N H W C R S K stride [portable] [g<groups>] [pixels]\n", argv[0]);
     return 2;
   }
   ConvProblem p{};
   p.batch = std::atol(argv[1]);
   p.in_rows = std::atol(argv[2]);
   p.in_cols = std::atol(argv[3]);
-  p.in_depth = p.filter_depth = std::atol(argv[4]);
+  bool portable = false, pixels = false;
+  p.groups = 1;
+  for (int i = 9; i < argc; ++i) {
+    if (std::strcmp(argv[i], "portable") == 0) portable = true;
+    if (std::strcmp(argv[i], "pixels") == 0) pixels = true;
+    if (argv[i][0] == 'g') p.groups = std::atol(argv[i] + 1);
+  }
+  p.in_depth = std::atol(argv[4]);
+  p.filter_depth = p.in_depth / p.groups;
   p.filter_rows = std::atol(argv[5]);
   p.filter_cols = std::atol(argv[6]);
-  p.out_depth = p.out_depth_per_group = std::atol(argv[7]);
+  p.out_depth = std::atol(argv[7]);
+  p.out_depth_per_group = p.out_depth / p.groups;
   p.stride_rows = p.stride_cols = std::atol(argv[8]);
-  p.groups = 1;
   p.dilation_rows = p.dilation_cols = 1;
   tf_custom_op::ResolveProblemWindows(&p, tf_custom_op::PaddingKind::kSame);
-  const bool portable = argc > 9 && std::strcmp(argv[9], "portable") == 0;
   const MicroKernel<float>& kernel =
       portable ? tf_custom_op::kPortableFloatKernel : tf_custom_op::SelectFloatKernel();
 
   // 64-byte aligned, as TensorFlow allocates tensors: the engine's
   // line-aligned (streaming) stores depend on it.
   AlignedBuffer<float> dy(p.batch * p.out_rows * p.out_cols * p.out_depth, 1.0f);
-  AlignedBuffer<float> w(p.filter_rows * p.filter_cols * p.in_depth * p.out_depth, 0.5f);
+  AlignedBuffer<float> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth, 0.5f);
   AlignedBuffer<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 0.0f);
   const double flops = 2.0 * p.batch * p.out_rows * p.out_cols * p.out_depth *
-                       p.filter_rows * p.filter_cols * p.in_depth;
+                       p.filter_rows * p.filter_cols * p.filter_depth;
   double best = 1e30;
+  if (pixels) {
+    const tf_custom_op::PixelKernel& pk = tf_custom_op::SelectFloatPixelKernel();
+    for (int rep = 0; rep < 5; ++rep) {
+      const double start = ThreadSeconds();
+      tf_custom_op::PixelEngine engine(p, pk);
+      engine.PackFilter(w.data());
+      tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
+      engine.ComputeRows(io, 0, engine.NumRowUnits());
+      best = std::min(best, ThreadSeconds() - start);
+    }
+    std::printf("%s: %.2f ms, %.1f GFLOP/s (1 thread, CPU time, best of 5)\n", pk.name,
+                best * 1e3, flops / best / 1e9);
+    return 0;
+  }
   for (int rep = 0; rep < 5; ++rep) {
     const double start = ThreadSeconds();
     GatherEngine<float> engine(p, kernel);  // packing is part of every call

@@ -23,6 +23,10 @@
 //      tap, channel and k; odd and even K_g) against the same loop in IEEE
 //      double: a tap outside dy must be skipped, never multiplied by zero,
 //      and padding past K_g must be zero in the filter as in dy;
+//   4. the pixel-vector engine (pixel_engine.h) with each tier's tiles on
+//      grouped shapes of 1 to 8 channels per group and on the shapes above,
+//      computed in one call and in several; a non-finite filter must be
+//      refused, Inf and NaN in dy must match the reference;
 // and prints one line per kernel: which ran, and which were skipped because
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
@@ -43,6 +47,7 @@
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
+#include "cc/kernels/cpu/pixel_engine.h"
 #include "tests/native_common/non_finite_cases.h"
 
 namespace {
@@ -231,14 +236,9 @@ using tf_custom_op::testing::Poison;
 using tf_custom_op::testing::PoisonIndex;
 const Poison kNoPoison = {"", false, tf_custom_op::testing::Place::kFirst, 0.0};
 
-// 2. The engine with that kernel (dy and dx used in place) against a direct
-// loop over the convolution (in IEEE double, skipping taps outside dy as
-// TensorFlow does), with an optional non-finite value planted.
-// `split_work`: packed in two parts and computed as the op does for few
-// rows: two ranges of rows, each in three parts of the channel blocks.
-template <typename Acc, typename Elem>
-bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
-                 std::mt19937& rng, const Poison& poison = kNoPoison, bool split_work = false) {
+// The problem a Shape describes, or false when it has no work in it (a
+// listed shape must have some).
+bool ProblemOf(const Shape& s, ConvProblem* out) {
   ConvProblem p{};
   p.batch = s.n;
   p.in_rows = s.h;
@@ -256,37 +256,32 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stre
   p.dilation_cols = s.dw;
   if (!tf_custom_op::ResolveProblemWindows(&p, s.padding, s.pad) || p.out_rows == 0 ||
       p.out_cols == 0) {
-    return false;  // a listed shape must be a problem with work in it
+    return false;
   }
+  *out = p;
+  return true;
+}
 
-  std::vector<Elem> w(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
-  std::vector<Elem> dy(p.batch * p.out_rows * p.out_cols * p.out_depth);
-  for (auto& v : w) v = Random<Elem>(rng);
-  for (auto& v : dy) v = Random<Elem>(rng);
+// Random filter and dy for `p`, with an optional non-finite value planted.
+template <typename Elem>
+void RandomOperands(const ConvProblem& p, std::mt19937& rng, const Poison& poison,
+                    std::vector<Elem>* w, std::vector<Elem>* dy) {
+  w->resize(p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth);
+  dy->resize(p.batch * p.out_rows * p.out_cols * p.out_depth);
+  for (auto& v : *w) v = Random<Elem>(rng);
+  for (auto& v : *dy) v = Random<Elem>(rng);
   if (poison.name[0] != '\0') {
-    auto& target = poison.in_filter ? w : dy;
+    auto& target = poison.in_filter ? *w : *dy;
     target[PoisonIndex(p, poison, static_cast<int64_t>(target.size()))] =
         FromDouble<Elem>(poison.value);
   }
-  AlignedBuffer<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
+}
 
-  GatherEngine<Acc, Elem> engine(p, kernel);
-  engine.set_stream_dx(stream_dx);
-  tf_custom_op::InPlaceNhwcIO<Acc, Elem> io(p, dy.data(), dx.data());
-  if (split_work) {
-    const int64_t parts = engine.NumPackParts(), rows = engine.NumRowUnits();
-    const bool finite = engine.PackParts(w.data(), 0, parts / 2);
-    engine.FinishPacking(engine.PackParts(w.data(), parts / 2, parts) && finite);
-    for (int64_t part = 0; part < 3; ++part) {
-      const auto blocks = engine.ChannelSplit(part, 3);
-      engine.ComputeRows(io, 0, rows / 2, blocks);
-      engine.ComputeRows(io, rows / 2, rows, blocks);
-    }
-  } else {
-    engine.PackFilter(w.data());
-    engine.ComputeRows(io, 0, engine.NumRowUnits());
-  }
-
+// dx from a direct loop over the convolution in IEEE double, skipping taps
+// outside dy as TensorFlow does, compared with `dx`.
+template <typename Acc, typename Elem>
+bool MatchesReference(const ConvProblem& p, const std::vector<Elem>& w,
+                      const std::vector<Elem>& dy, AlignedBuffer<Acc>& dx) {
   std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);
   for (int64_t n = 0; n < p.batch; ++n)
     for (int64_t q = 0; q < p.out_rows; ++q)
@@ -312,6 +307,62 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stre
   bool ok = true;
   for (size_t i = 0; i < dx.size(); ++i) ok = ok && Close(dx[i], want[i], magnitude[i]);
   return ok;
+}
+
+// 2. The engine with that kernel (dy and dx used in place) against the
+// reference loop, with an optional non-finite value planted.
+// `split_work`: packed in two parts and computed as the op does for few
+// rows: two ranges of rows, each in three parts of the channel blocks.
+template <typename Acc, typename Elem>
+bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
+                 std::mt19937& rng, const Poison& poison = kNoPoison, bool split_work = false) {
+  ConvProblem p;
+  if (!ProblemOf(s, &p)) return false;
+  std::vector<Elem> w, dy;
+  RandomOperands(p, rng, poison, &w, &dy);
+  AlignedBuffer<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
+
+  GatherEngine<Acc, Elem> engine(p, kernel);
+  engine.set_stream_dx(stream_dx);
+  tf_custom_op::InPlaceNhwcIO<Acc, Elem> io(p, dy.data(), dx.data());
+  if (split_work) {
+    const int64_t parts = engine.NumPackParts(), rows = engine.NumRowUnits();
+    const bool finite = engine.PackParts(w.data(), 0, parts / 2);
+    engine.FinishPacking(engine.PackParts(w.data(), parts / 2, parts) && finite);
+    for (int64_t part = 0; part < 3; ++part) {
+      const auto blocks = engine.ChannelSplit(part, 3);
+      engine.ComputeRows(io, 0, rows / 2, blocks);
+      engine.ComputeRows(io, rows / 2, rows, blocks);
+    }
+  } else {
+    engine.PackFilter(w.data());
+    engine.ComputeRows(io, 0, engine.NumRowUnits());
+  }
+  return MatchesReference(p, w, dy, dx);
+}
+
+// 4. The pixel-vector engine (pixel_engine.h) with that tier's tiles, its
+// rows computed in `calls` consecutive ranges (as the op's threads take
+// them). A filter with Inf or NaN must be refused (PackFilter false: the op
+// then runs the gather engine); Inf or NaN in dy must come out as in the
+// reference.
+bool CheckPixelEngine(const tf_custom_op::PixelKernel& kernel, const Shape& s, int64_t calls,
+                      std::mt19937& rng, const Poison& poison = kNoPoison) {
+  ConvProblem p;
+  if (!ProblemOf(s, &p)) return false;
+  std::vector<float> w, dy;
+  RandomOperands(p, rng, poison, &w, &dy);
+  AlignedBuffer<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 55.0f);
+  tf_custom_op::PixelEngine engine(p, kernel);
+  const bool finite = engine.PackFilter(w.data());
+  if (poison.name[0] != '\0' && poison.in_filter) return !finite;
+  if (!finite) return false;
+  tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
+  const int64_t rows = engine.NumRowUnits();
+  for (int64_t part = 0; part < calls; ++part) {
+    engine.ComputeRows(io, rows * part / calls, rows * (part + 1) / calls);
+  }
+  return MatchesReference(p, w, dy, dx);
 }
 
 const Shape kShapes[] = {
@@ -425,6 +476,63 @@ void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& r
   }
 }
 
+// Grouped shapes with 1 to 8 channels per group (every channel block and
+// their sums), strided, dilated and padded, with rows longer than the widest
+// tile: what the op sends to the pixel-vector engine.
+const Shape kPixelShapes[] = {
+    {2, 9, 40, 8, 4, 8, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {1, 7, 58, 7, 3, 5, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {2, 10, 37, 3, 5, 2, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
+    {1, 8, 30, 1, 6, 1, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // depthwise-like
+    {1, 9, 33, 6, 2, 9, 5, 5, 2, 3, 1, 1, PaddingKind::kExplicit, {2, 1, 0, 4}},
+    {2, 8, 26, 5, 2, 4, 3, 3, 1, 1, 2, 3, PaddingKind::kSame, {}},
+    {1, 6, 150, 2, 3, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kValid, {}},
+    {1, 3, 3, 4, 2, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+};
+
+void CheckPixelTable(std::mt19937& rng) {
+  const tf_custom_op::PixelKernelTable table = tf_custom_op::FloatPixelKernels();
+  for (int i = 0; i < table.size; ++i) {
+    const auto& entry = table.entries[i];
+    const char* tier = tf_custom_op::IsaTierName(entry.tier);
+    const char* how = tf_custom_op::TierIsEmulated(entry.tier) ? " (emulated)" : "";
+    if (!tf_custom_op::CpuSupportsTier(entry.tier)) {
+      std::printf("SKIP pixel kernel of tier %s (this CPU lacks it)\n", tier);
+      continue;
+    }
+    const tf_custom_op::PixelKernel& kernel = entry.kernel();
+    bool all_ok = true;
+    int checks = 0;
+    auto check = [&](bool ok, const std::string& what) {
+      Report(ok, std::string(kernel.name) + " " + what);
+      all_ok = all_ok && ok;
+      ++checks;
+    };
+    int index = 0;
+    for (const Shape& shape : kPixelShapes) {
+      for (int64_t calls : {1, 3}) {
+        check(CheckPixelEngine(kernel, shape, calls, rng),
+              "shape " + std::to_string(index) + " in " + std::to_string(calls) + " calls");
+      }
+      ++index;
+    }
+    index = 0;
+    for (const Shape& shape : kShapes) {  // the engine is correct for any problem
+      check(CheckPixelEngine(kernel, shape, 2, rng), "engine shape " + std::to_string(index++));
+    }
+    index = 0;
+    for (const Shape& shape : kNonFiniteShapes) {
+      for (const Poison& poison : kPoisons) {
+        check(CheckPixelEngine(kernel, shape, 1, rng, poison),
+              "non-finite shape " + std::to_string(index) + ": " + poison.name);
+      }
+      ++index;
+    }
+    std::printf("%s %-22s %-8s tier %s%s: %d checks\n", all_ok ? "RAN " : "FAIL", kernel.name,
+                "float32", tier, how, checks);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -436,6 +544,7 @@ int main(int argc, char** argv) {
   CheckTable("int32", tf_custom_op::Int32Kernels(), rng);
   CheckTable("bfloat16", tf_custom_op::Bf16Kernels(), rng);
   CheckTable("float32", tf_custom_op::FewChannelFloatKernels(), rng);
+  CheckPixelTable(rng);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

@@ -42,6 +42,8 @@ def describe():
         "features": [f for f in _FEATURES if f in flags],
         "tier": report["tier"],
         "kernels": report["kernels"],
+        "few_channels": report["few_channels"],
+        "grouped_few_channels": report["grouped_few_channels"],
         "onednn_default": None if forced else _builtins.ONEDNN,
         "isa_cap": os.environ.get("TF_CUSTOM_OP_ISA"),
     }
@@ -55,6 +57,11 @@ def print_description(desc, file=None):
     print(f"our tier: {desc['tier']}{cap}; kernels: " + "; ".join(
         f"{dtype} {entry['kernel']} reading {entry['reads']}"
         for dtype, entry in desc["kernels"].items()), file=file)
+    few, grouped = desc["few_channels"], desc["grouped_few_channels"]
+    few_kernel = few["kernel"]["kernel"] if few["kernel"] else "none (the float32 kernel)"
+    print(f"plans by shape (float32, float16, bfloat16): grouped with C/groups <= "
+          f"{grouped['max_depth']}: pixel-vector engine, {grouped['kernel']}; other C/groups <= "
+          f"{few['max_depth']}: {few_kernel}", file=file)
     default = desc["onednn_default"]
     state = ("forced by TF_ENABLE_ONEDNN_OPTS in this environment" if default is None
              else ("on" if default else "off") + " by default on this CPU")

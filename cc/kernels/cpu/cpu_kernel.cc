@@ -18,6 +18,7 @@
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/parallel_rows.h"
+#include "cc/kernels/cpu/pixel_engine.h"
 #include "cc/kernels/cpu/run_timing.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
@@ -236,6 +237,36 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   });
 }
 
+// Grouped layers with few channels per group: the pixel-vector engine
+// (pixel_engine.h). Returns false, having written nothing, when the filter
+// holds Inf or NaN: the gather engine then skips the taps outside dy.
+template <typename T>
+bool RunPixelEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
+                    const PixelKernel& kernel, const Tensor& filter,
+                    const Tensor& out_backprop, Tensor* in_backprop) {
+  RunTimer timer;  // what runs outside the thread pool, for the benchmark
+  PixelEngine engine(p, kernel);
+  // The filter of such a layer is small (C_g <= 8): packed on one thread.
+  const T* filter_data = filter.flat<T>().data();
+  bool finite;
+  if constexpr (std::is_same<T, float>::value) {
+    finite = engine.PackFilter(filter_data);
+  } else {
+    std::vector<float> widened(static_cast<size_t>(filter.NumElements()));
+    ConvertIn(filter_data, widened.data(), filter.NumElements());
+    finite = engine.PackFilter(widened.data());
+  }
+  if (!finite) return false;
+  const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
+                                        in_backprop->flat<T>().data());
+  timer.Parallel([&] {
+    ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+                      engine.MinRowsPerCall(),
+                      [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
+  });
+  return true;
+}
+
 template <typename T>
 void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
               const ConvProblem& p, const Tensor& filter,
@@ -244,7 +275,13 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
   using Acc = typename AccumulatorOf<T>::type;
   if constexpr (std::is_same<Acc, float>::value) {
     // The plan for the shape: few channels per group leave most lanes of a
-    // channel-vector tile idle; the few-channel kernel vectorizes over k.
+    // channel-vector tile idle. Grouped layers put pixels in the lanes;
+    // others with C <= kFewChannels vectorize over k.
+    const PixelKernel& pixels = SelectFloatPixelKernel();
+    if (PixelEngine::Suits(p, pixels) &&
+        RunPixelEngine<T>(ctx, nchw, p, pixels, filter, out_backprop, in_backprop)) {
+      return;
+    }
     if (p.filter_depth <= kFewChannels) {
       if (const MicroKernel<float>* few = SelectFewChannelFloatKernel()) {
         RunEngine<T>(ctx, nchw, p, *few, filter, out_backprop, in_backprop);

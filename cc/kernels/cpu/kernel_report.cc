@@ -53,6 +53,9 @@ std::string Describe() {
   json += "}, \"few_channels\": {\"max_depth\": " + std::to_string(kFewChannels) + ", ";
   const MicroKernel<float>* few = SelectFewChannelFloatKernel();
   json += few != nullptr ? Entry("kernel", *few, "float32", true) : "\"kernel\": null";
+  // Grouped layers with few channels per group: the pixel-vector engine.
+  json += "}, \"grouped_few_channels\": {\"max_depth\": " + std::to_string(kPixelMaxChannels) +
+          ", \"kernel\": \"" + SelectFloatPixelKernel().name + "\"";
   json += "}}";
   return json;
 }
@@ -80,7 +83,9 @@ extern "C" __attribute__((visibility("default"))) double tf_custom_op_fma_peak_g
 // "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}},
 // "few_channels": {"max_depth": C_g up to which the few-channel kernel
 // replaces the float32 one (float32, float16 and bfloat16 alike, reading
-// float32 rows), "kernel": its entry or null}}.
+// float32 rows), "kernel": its entry or null},
+// "grouped_few_channels": {"max_depth": C_g up to which a grouped layer runs
+// on the pixel-vector engine (pixel_engine.h), "kernel": its tiles' name}}.
 // The string lives as long as the library.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_kernel_report() {
   static const std::string report = tf_custom_op::Describe();

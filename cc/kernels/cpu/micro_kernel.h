@@ -20,6 +20,7 @@
 
 #include "cc/kernels/cpu/element_types.h"
 #include "cc/kernels/cpu/isa_tier.h"
+#include "cc/kernels/cpu/pixel_tile.h"
 
 namespace tf_custom_op {
 
@@ -75,6 +76,19 @@ KernelTable<float, BFloat16Bits> Bf16Kernels();
 KernelTable<float> FewChannelFloatKernels();
 constexpr int64_t kFewChannels = 4;
 
+// Pixel-vector kernels (pixel_tile.h) for grouped layers with few channels
+// per group (pixel_engine.h), fastest first; each tier's kernel is built on
+// first use.
+struct PixelKernelEntry {
+  IsaTier tier;
+  const PixelKernel& (*kernel)();
+};
+struct PixelKernelTable {
+  const PixelKernelEntry* entries;
+  int size;
+};
+PixelKernelTable FloatPixelKernels();
+
 // The first kernel of the table whose tier is usable here (MaxUsableTier:
 // what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
 const MicroKernel<float>& SelectFloatKernel();
@@ -86,7 +100,11 @@ const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel();
 // The few-channel float kernel, or nullptr when none is usable here.
 const MicroKernel<float>* SelectFewChannelFloatKernel();
 
+// The pixel-vector kernel of the best usable tier (the portable one at least).
+const PixelKernel& SelectFloatPixelKernel();
+
 // Portable kernels (micro_kernel_portable.cc), always available.
+const PixelKernel& PortablePixelKernel();
 extern const MicroKernel<float> kPortableFloatKernel;
 extern const MicroKernel<double> kPortableDoubleKernel;
 extern const MicroKernel<int32_t> kPortableInt32Kernel;
@@ -98,6 +116,8 @@ extern const MicroKernel<double> kAvx2DoubleKernel;
 // AVX-512F kernels (micro_kernel_avx512.cc, compiled with the AVX-512 flags).
 extern const MicroKernel<float> kAvx512FloatKernel;
 extern const MicroKernel<double> kAvx512DoubleKernel;
+const PixelKernel& Avx2PixelKernel();
+const PixelKernel& Avx512PixelKernel();
 // AVX-512F kernel for C_g <= kFewChannels (micro_kernel_avx512_kvec.cc).
 extern const MicroKernel<float> kAvx512FewChannelsKernel;
 // AVX512_BF16 kernel (micro_kernel_avx512_bf16.cc): VDPBF16PS on pairs.

@@ -8,6 +8,7 @@
 
 #include "cc/kernels/cpu/fma_peak.h"
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/pixel_tile.h"
 #include "cc/kernels/cpu/x86_tile.h"
 
 namespace tf_custom_op {
@@ -48,6 +49,13 @@ const MicroKernel<float> kAvx2FloatKernel = {
 const MicroKernel<double> kAvx2DoubleKernel = {
     kMR, kVectors * F64::kLanes, &Kernel<PlainTraits<F64>>, "avx2-f64-6x8", 1,
     &StreamingKernel<PlainTraits<F64>>};
+
+// Pixel-vector tiles (pixel_tile.h): widest tiles of 6, 4, 2 and 1 vectors
+// for 1, 2, 4 and 8 channels (at most 13 of the 16 registers).
+const PixelKernel& Avx2PixelKernel() {
+  static const PixelKernel kernel = MakePixelKernel<F32, 6, 4, 2, 1>("avx2-f32-pixels");
+  return kernel;
+}
 
 }  // namespace tf_custom_op
 #endif  // x86-64

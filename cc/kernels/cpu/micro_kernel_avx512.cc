@@ -11,6 +11,7 @@
 
 #include "cc/kernels/cpu/fma_peak.h"
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/pixel_tile.h"
 #include "cc/kernels/cpu/x86_tile.h"
 
 namespace tf_custom_op {
@@ -60,6 +61,13 @@ const MicroKernel<float> kAvx512FloatKernel = {
 const MicroKernel<double> kAvx512DoubleKernel = {
     kWideMR, kVectors * F64x8::kLanes, &Kernel<PlainTraits<F64x8>, false, kWideMR>,
     "avx512-f64-12x16", 1, &StreamingKernel<PlainTraits<F64x8>, kWideMR>};
+
+// Pixel-vector tiles (pixel_tile.h): widest tiles of 8, 8, 5 and 3 vectors
+// for 1, 2, 4 and 8 channels (at most 28 of the 32 registers).
+const PixelKernel& Avx512PixelKernel() {
+  static const PixelKernel kernel = MakePixelKernel<F32x16, 8, 8, 5, 3>("avx512-f32-pixels");
+  return kernel;
+}
 
 }  // namespace tf_custom_op
 #endif  // x86-64

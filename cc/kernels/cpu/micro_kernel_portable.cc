@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/pixel_tile.h"
 
 namespace tf_custom_op {
 namespace {
@@ -95,7 +96,29 @@ void VectorKernel4x2(int64_t taps, int64_t depth, const Acc* const* rows,
   }
 }
 
+// Generic 16-byte float vectors as pixel_tile.h's vector traits.
+struct PortableF32x4 {
+  typedef float V __attribute__((vector_size(16)));
+  static constexpr int kLanes = 4;
+  static V Zero() { return V{}; }
+  static V Load(const float* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+  static V Broadcast(const float* p) { return V{} + *p; }
+  static V Fma(V a, V b, V c) { return a * b + c; }
+  static void Store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+};
+
 }  // namespace
+
+// Pixel-vector tiles (pixel_tile.h) for any CPU: 16 registers, as AVX2.
+const PixelKernel& PortablePixelKernel() {
+  static const PixelKernel kernel =
+      MakePixelKernel<PortableF32x4, 6, 4, 2, 1>("portable-f32-pixels");
+  return kernel;
+}
 
 const MicroKernel<float> kPortableFloatKernel = {
     4, 8, &VectorKernel4x2<float>, "portable-f32-4x8"};

@@ -4,6 +4,7 @@
 // To add a kernel: its translation unit with its ISA flags
 // (build_tools/sources.py) and one line in the table of its accumulation and
 // element types below, above the kernels it beats.
+#include "cc/kernels/cpu/float_transpose.h"
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/kernel_calibration.h"
@@ -60,6 +61,15 @@ const KernelEntry<float> kFewChannelFloatTable[] = {
     {IsaTier::kPortable, nullptr},  // none: the float table instead
 };
 
+// Pixel-vector tiles (pixel_tile.h), one line per tier.
+const PixelKernelEntry kFloatPixelTable[] = {
+#if TFCO_X86
+    {IsaTier::kAvx512, &Avx512PixelKernel},  // micro_kernel_avx512.cc
+    {IsaTier::kAvx2, &Avx2PixelKernel},  // micro_kernel_avx2.cc
+#endif
+    {IsaTier::kPortable, &PortablePixelKernel},  // micro_kernel_portable.cc
+};
+
 template <typename Acc, typename Elem, int N>
 KernelTable<Acc, Elem> TableOf(const KernelEntry<Acc, Elem> (&entries)[N]) {
   // A closing nullptr line says "no kernel below the lines above it".
@@ -84,6 +94,21 @@ KernelTable<double> DoubleKernels() { return TableOf(kDoubleTable); }
 KernelTable<int32_t> Int32Kernels() { return TableOf(kInt32Table); }
 KernelTable<float, BFloat16Bits> Bf16Kernels() { return TableOf(kBf16Table); }
 KernelTable<float> FewChannelFloatKernels() { return TableOf(kFewChannelFloatTable); }
+PixelKernelTable FloatPixelKernels() {
+  return PixelKernelTable{kFloatPixelTable,
+                          static_cast<int>(sizeof(kFloatPixelTable) / sizeof(kFloatPixelTable[0]))};
+}
+
+const PixelKernel& SelectFloatPixelKernel() {
+  static const PixelKernel* chosen = []() {
+    const PixelKernelTable table = FloatPixelKernels();
+    for (int i = 0; i < table.size; ++i) {
+      if (table.entries[i].tier <= MaxUsableTier()) return &table.entries[i].kernel();
+    }
+    return &PortablePixelKernel();
+  }();
+  return *chosen;
+}
 
 const MicroKernel<float>& SelectFloatKernel() {
   static const MicroKernel<float>* chosen = FirstUsable(FloatKernels());
@@ -126,6 +151,16 @@ const HalfConverter* SelectHalfConverter() {
     if (MaxUsableTier() >= IsaTier::kAvx2) return &kF16cHalfConverter;
 #endif
     return nullptr;
+  }();
+  return chosen;
+}
+
+FloatTransposeFn SelectFloatTranspose() {
+  static const FloatTransposeFn chosen = []() -> FloatTransposeFn {
+#if TFCO_X86
+    if (MaxUsableTier() >= IsaTier::kAvx2) return &TransposeFloatsAvx2;
+#endif
+    return &TransposeFloatsPortable;
   }();
   return chosen;
 }
