@@ -16,7 +16,7 @@ kernel table of its accumulation type in cc/kernels/cpu/micro_kernel_select.cc
 TF_SOURCES = [
     "cc/ops/conv2d_backprop_input_op.cc",
     "cc/kernels/conv_geometry.cc",
-    "cc/kernels/cpu/cpu_kernel.cc",
+    "cc/kernels/cpu_kernel.cc",
 ]
 
 # TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.

@@ -13,7 +13,7 @@
 
 namespace tf_custom_op {
 
-// Specialised per device (in cpu/cpu_kernel.cc and gpu/gpu_kernel.cc). Called
+// Specialised per device (in cpu_kernel.cc and gpu/gpu_kernel.cc). Called
 // only for validated problems with every dimension > 0.
 template <typename Device, typename T>
 struct BackpropInputLauncher {

@@ -7,27 +7,36 @@
 // its core for a while simply takes fewer blocks, instead of leaving its
 // static half of the work for everyone to wait on. Blocks own disjoint
 // output, so the result is the same whatever thread runs which block.
+// Free of TensorFlow headers: the op hands in its pool as a WorkerPool
+// (cpu_kernel.cc wraps TF's intra-op pool).
 #ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_PARALLEL_ROWS_H_
 #define TF_CUSTOM_OP_CC_KERNELS_CPU_PARALLEL_ROWS_H_
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 
 #include "cc/kernels/cpu/gather_engine.h"
-#include "tensorflow/core/framework/op_kernel.h"
-#include "tensorflow/core/platform/blocking_counter.h"
 
 namespace tf_custom_op {
+
+// Threads that may take part in a parallel loop (the caller included), and
+// how to start one more of them on a task.
+struct WorkerPool {
+  int threads = 1;
+  std::function<void(std::function<void()>)> schedule;
+};
 
 // `min_block` units per block at least (where that still leaves a block per
 // thread): the engine's packed panels are reused across the rows of a block.
 template <typename Fn>
-void ParallelForBlocks(tensorflow::OpKernelContext* ctx, int64_t total,
-                       double macs_per_unit, int64_t min_block, Fn fn) {
+void ParallelForBlocks(const WorkerPool& pool, int64_t total, double macs_per_unit,
+                       int64_t min_block, Fn fn) {
   if (total <= 0) return;
-  const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
-  const int threads = std::max(1, workers->num_threads);
+  const int threads = std::max(1, pool.threads);
   const double total_macs = macs_per_unit * static_cast<double>(total);
   if (threads == 1 || total == 1 || total_macs < kBlockMacs) {
     fn(int64_t{0}, total);
@@ -49,15 +58,20 @@ void ParallelForBlocks(tensorflow::OpKernelContext* ctx, int64_t total,
       fn(begin, std::min(total, begin + block));
     }
   };
-  tensorflow::BlockingCounter done(helpers);
+  // The helpers still running; the caller waits for the last one.
+  std::mutex mutex;
+  std::condition_variable finished;
+  int running = helpers;
   for (int h = 0; h < helpers; ++h) {
-    workers->workers->Schedule([&drain, &done]() {
+    pool.schedule([&]() {
       drain();
-      done.DecrementCount();
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--running == 0) finished.notify_one();
     });
   }
   drain();
-  done.Wait();
+  std::unique_lock<std::mutex> lock(mutex);
+  finished.wait(lock, [&] { return running == 0; });
 }
 
 }  // namespace tf_custom_op

@@ -179,11 +179,21 @@ class TensorRowIO final : public RowIO<Acc, Elem> {
   T* dx_;
 };
 
+// TF's intra-op pool as the engine's WorkerPool (parallel_rows.h).
+WorkerPool PoolOf(OpKernelContext* ctx) {
+  const auto* workers = ctx->device()->tensorflow_cpu_worker_threads();
+  WorkerPool pool;
+  pool.threads = std::max(1, workers->num_threads);
+  pool.schedule = [workers](std::function<void()> task) { workers->workers->Schedule(std::move(task)); };
+  return pool;
+}
+
 template <typename T, typename Acc, typename Elem>
 void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
                const Tensor& out_backprop, Tensor* in_backprop) {
   RunTimer timer;  // what runs outside the thread pool, for the benchmark
+  const WorkerPool pool = PoolOf(ctx);
   GatherEngine<Acc, Elem> engine(p, kernel);
   // Other dtypes are converted first (PackParts reads HWIO elements).
   const T* filter_data = filter.flat<T>().data();
@@ -201,7 +211,7 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   // element is counted as a multiply-add for sizing the shards.
   std::atomic<bool> finite{true};
   timer.Parallel([&] {
-    ParallelForBlocks(ctx, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
+    ParallelForBlocks(pool, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
                       1, [&](int64_t b, int64_t e) {
                         if (!engine.PackParts(filter_hwio, b, e)) finite = false;
                       });
@@ -211,11 +221,10 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
                                      in_backprop->flat<T>().data());
   const int64_t rows = engine.NumRowUnits();
-  const int threads = std::max(1, ctx->device()->tensorflow_cpu_worker_threads()->num_threads);
-  const int64_t splits = io.RowsInPlace() ? engine.ChannelSplitsFor(threads) : 1;
+  const int64_t splits = io.RowsInPlace() ? engine.ChannelSplitsFor(pool.threads) : 1;
   if (splits == 1) {
     timer.Parallel([&] {
-      ParallelForBlocks(ctx, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),
+      ParallelForBlocks(pool, rows, engine.MacsPerRowUnit(), engine.RowsForPanelReuse(),
                         [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
     });
     return;
@@ -225,7 +234,7 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const int64_t row_block = std::min(rows, engine.RowsForPanelReuse());
   const int64_t row_blocks = (rows + row_block - 1) / row_block;
   timer.Parallel([&] {
-    ParallelForBlocks(ctx, splits * row_blocks,
+    ParallelForBlocks(pool, splits * row_blocks,
                       engine.MacsPerRowUnit() * static_cast<double>(row_block) / splits, 1,
                       [&](int64_t b, int64_t e) {
                         for (int64_t unit = b; unit < e; ++unit) {
@@ -245,6 +254,7 @@ bool RunPixelEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                     const PixelKernel& kernel, const Tensor& filter,
                     const Tensor& out_backprop, Tensor* in_backprop) {
   RunTimer timer;  // what runs outside the thread pool, for the benchmark
+  const WorkerPool pool = PoolOf(ctx);
   PixelEngine engine(p, kernel);
   // The filter of such a layer is small (C_g <= 8): packed on one thread.
   const T* filter_data = filter.flat<T>().data();
@@ -260,7 +270,7 @@ bool RunPixelEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
                                         in_backprop->flat<T>().data());
   timer.Parallel([&] {
-    ParallelForBlocks(ctx, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+    ParallelForBlocks(pool, engine.NumRowUnits(), engine.MacsPerRowUnit(),
                       engine.MinRowsPerCall(),
                       [&](int64_t b, int64_t e) { engine.ComputeRows(io, b, e); });
   });
