@@ -109,6 +109,42 @@ def test_lower_tier_micro_kernels(tier):
     assert "tf" in result["oracles"]
 
 
+def test_unknown_tier_name_is_an_error():
+    """A misspelt TF_CUSTOM_OP_ISA must not silently run the top tier: the
+    loader raises at load naming the valid tiers, and a graph that calls the
+    raw op (no loader check) fails with InvalidArgumentError."""
+    proc = run_python("""
+        import json
+        import numpy as np
+        import tensorflow as tf
+        import tf_custom_op
+        from tf_custom_op import _loader
+        out = {}
+        try:
+            tf_custom_op.conv2d_backprop_input(
+                [1, 4, 4, 2], np.ones((3, 3, 2, 2), np.float32),
+                np.ones((1, 4, 4, 2), np.float32), [1, 1, 1, 1], "SAME")
+            out["loader"] = "ran"
+        except _loader.OpLibraryError as err:
+            out["loader"] = str(err)
+        raw = tf.load_op_library(_loader.library_path())
+        try:
+            raw.tf_custom_op_conv2d_backprop_input(
+                input_sizes=[1, 4, 4, 2], filter=np.ones((3, 3, 2, 2), np.float32),
+                out_backprop=np.ones((1, 4, 4, 2), np.float32), strides=[1, 1, 1, 1],
+                padding="SAME")
+            out["raw"] = "ran"
+        except tf.errors.InvalidArgumentError as err:
+            out["raw"] = err.message
+        print(json.dumps(out))
+    """, env={"TF_CUSTOM_OP_ISA": "avx512bf16"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for where in ("loader", "raw"):
+        assert "TF_CUSTOM_OP_ISA=avx512bf16" in out[where], out
+        assert ", ".join(_REPORT["tiers"]) in out[where], out
+
+
 def test_sweep_uses_both_oracles():
     """Enough cases lie in TF's CPU coverage (NHWC, no dilation, no groups:
     check_case fails if TF refuses one of those) and enough outside it."""

@@ -1,8 +1,10 @@
-"""Finds, checks and loads the op library, once, on first use.
+"""Finds, checks and loads the op library, once.
 
-Loading is lazy so that `import tf_custom_op` never fails: a missing library,
-or one built against another TensorFlow, is reported when the op is first
-needed, with the command that fixes it.
+`import tf_custom_op` loads it (so that a SavedModel or a TF1 meta graph that
+uses the op can be loaded right after the import), but a failure there is not
+raised: the import never fails. A missing library, one built against another
+TensorFlow, or an invalid TF_CUSTOM_OP_ISA is raised when the op is first
+needed, with what fixes it.
 """
 import json
 import os
@@ -66,12 +68,24 @@ def op_module():
                     f"tf_custom_op: the op library {path} does not exist. {_REBUILD_HINT}")
             _check_version(path)
             try:
-                _module = tf.load_op_library(path)
+                module = tf.load_op_library(path)
             except (tf.errors.NotFoundError, OSError) as err:
                 raise OpLibraryError(
                     f"tf_custom_op: could not load {path} into TensorFlow {tf.__version__}: "
                     f"{err}. {_REBUILD_HINT}") from err
+            _check_isa_cap(path)
+            _module = module
     return _module
+
+
+def _check_isa_cap(path):
+    """Raises when TF_CUSTOM_OP_ISA names no tier (the library's own list)."""
+    import ctypes
+    problem_fn = ctypes.CDLL(path).tf_custom_op_isa_cap_problem
+    problem_fn.restype = ctypes.c_char_p
+    problem = problem_fn()
+    if problem:
+        raise OpLibraryError("tf_custom_op: " + problem.decode())
 
 
 def raw_op():

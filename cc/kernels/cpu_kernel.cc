@@ -15,6 +15,7 @@
 #include "cc/kernels/cpu/bfloat16_convert.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
+#include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/row_io.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/parallel_rows.h"
@@ -316,6 +317,11 @@ struct BackpropInputLauncher<CPUDevice, T> {
   static void Run(OpKernelContext* ctx, const ConvAttrs& attrs,
                   const ConvProblem& params, const Tensor& filter,
                   const Tensor& out_backprop, Tensor* in_backprop) {
+    // A graph may call the raw op without the Python loader's check.
+    if (const char* problem = IsaCapProblem()) {
+      ctx->CtxFailure(__FILE__, __LINE__, absl::InvalidArgumentError(problem));
+      return;
+    }
     RunOnCpu<T>(ctx, attrs, params, filter, out_backprop, in_backprop);
   }
   static void SetZero(OpKernelContext* /*ctx*/, Tensor* in_backprop) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
 #include <sys/syscall.h>
@@ -76,10 +77,26 @@ IsaTier CapFromEnvironment() {
   for (int i = 0; i < kTierCount; ++i) {
     if (std::strcmp(cap, kNames[i]) == 0) return static_cast<IsaTier>(i);
   }
-  return IsaTier::kAmx;  // unknown names cap nothing
+  return IsaTier::kAmx;  // unknown names cap nothing (IsaCapProblem says so)
 }
 
 }  // namespace
+
+const char* IsaCapProblem() {
+  static const std::string problem = []() -> std::string {
+    const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
+    if (cap == nullptr || *cap == '\0') return "";
+    std::string valid;
+    for (int i = 0; i < kTierCount; ++i) {
+      if (std::strcmp(cap, kNames[i]) == 0) return "";
+      valid += std::string(i ? ", " : "") + kNames[i];
+    }
+    return std::string("TF_CUSTOM_OP_ISA=") + cap +
+           " names no instruction-set tier of tf_custom_op; valid values: " + valid +
+           " (or unset it to use the best tier this CPU has)";
+  }();
+  return problem.empty() ? nullptr : problem.c_str();
+}
 
 const char* IsaTierName(IsaTier tier) {
   const int i = static_cast<int>(tier);

@@ -34,6 +34,12 @@ bool TierIsEmulated(IsaTier tier);
 // TF_CUSTOM_OP_ISA. Read once per process.
 IsaTier MaxUsableTier();
 
+// nullptr when TF_CUSTOM_OP_ISA is unset, empty or names a tier; otherwise
+// a message naming the value and the valid tiers (a typo such as
+// "avx512bf16" must not silently run the top tier). The op refuses to run
+// with it (cpu_kernel.cc); the Python loader raises it at load.
+const char* IsaCapProblem();
+
 }  // namespace tf_custom_op
 
 #endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_ISA_TIER_H_

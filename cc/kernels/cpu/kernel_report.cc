@@ -78,6 +78,12 @@ extern "C" __attribute__((visibility("default"))) double tf_custom_op_fma_peak_g
   return 0.0;
 }
 
+// nullptr, or why TF_CUSTOM_OP_ISA is invalid (isa_tier.h, IsaCapProblem):
+// the Python loader raises it at load.
+extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_isa_cap_problem() {
+  return tf_custom_op::IsaCapProblem();
+}
+
 // JSON: {"tiers": [every tier, lowest first], "tier": the usable one,
 // "stream_dx_bytes": the dx size from which dx is streamed,
 // "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}},
