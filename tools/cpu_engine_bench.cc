@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "peak") == 0) {
     // The FMA peak at each width this core has (fma_peak.h, wall time), and
     // the chosen float kernel in L1 against the widest.
-    const bool avx512 = tf_custom_op::MaxUsableTier() >= tf_custom_op::IsaTier::kAvx512;
+    const bool avx512 = tf_custom_op::TierIsUsable(tf_custom_op::IsaTier::kAvx512);
     const double avx2 = tf_custom_op::Avx2FmaPeakGflops();
     std::printf("AVX2 FMA peak: %.1f GFLOP/s (1 thread)\n", avx2);
     double peak = avx2;

@@ -497,7 +497,7 @@ void CheckPixelTable(std::mt19937& rng) {
     const char* tier = tf_custom_op::IsaTierName(entry.tier);
     const char* how = tf_custom_op::TierIsEmulated(entry.tier) ? " (emulated)" : "";
     if (!tf_custom_op::CpuSupportsTier(entry.tier)) {
-      std::printf("SKIP pixel kernel of tier %s (this CPU lacks it)\n", tier);
+      std::printf("SKIP pixel kernel            float32  (this CPU lacks %s)\n", tier);
       continue;
     }
     const tf_custom_op::PixelKernel& kernel = entry.kernel();

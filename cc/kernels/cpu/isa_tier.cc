@@ -12,17 +12,26 @@
 namespace tf_custom_op {
 namespace {
 
-constexpr const char* kNames[] = {"portable", "avx2", "avx512", "avx512_bf16", "amx"};
-constexpr int kTierCount = sizeof(kNames) / sizeof(kNames[0]);
+struct TierLine {
+  const char* name;
+  uint32_t features;
+  bool emulated;
+};
+constexpr TierLine kTiers[] = {
+#define TFCO_TIER_LINE(id, name, features, emulated) {name, features, emulated},
+    TF_CUSTOM_OP_ISA_TIERS(TFCO_TIER_LINE)
+#undef TFCO_TIER_LINE
+};
+static_assert(sizeof(kTiers) / sizeof(kTiers[0]) == kIsaTierCount, "one line per tier");
+
+const TierLine& LineOf(IsaTier tier) { return kTiers[static_cast<int>(tier)]; }
 
 #if defined(TFCO_X86_EMULATION)
-// The tester's emulation build (build_tools/sources.py): these tiers' kernels
-// are plain C++ there, so they run on any CPU.
-bool Emulated(IsaTier tier) {
-  return tier == IsaTier::kAvx512 || tier == IsaTier::kAvx512Bf16 || tier == IsaTier::kAmx;
-}
+// The tester's emulation build (build_tools/sources.py): the emulated tiers'
+// kernels are plain C++ there, so they run on any CPU.
+constexpr bool kEmulationBuild = true;
 #else
-bool Emulated(IsaTier) { return false; }
+constexpr bool kEmulationBuild = false;
 #endif
 
 // Linux hands out AMX's tile state (XTILEDATA) only to a process that asks
@@ -41,82 +50,100 @@ bool OsGrantsAmxTiles() {
 #endif
 }
 
-bool X86Has(IsaTier tier) {
-  if (Emulated(tier)) return true;
+// The CPU test of each feature of TF_CUSTOM_OP_CPU_FEATURES.
+bool CpuHasFeature(CpuFeature feature) {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
-  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") &&
-                      __builtin_cpu_supports("avx512dq");
-  switch (tier) {
-    case IsaTier::kPortable:
-      return true;
-    case IsaTier::kAvx2:
-      return avx2;
-    case IsaTier::kAvx512:
-      return avx512;
-    case IsaTier::kAvx512Bf16:
-      return avx512 && __builtin_cpu_supports("avx512bf16");
-    case IsaTier::kAmx:
-      return avx512 && __builtin_cpu_supports("avx512bf16") &&
-             __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+  switch (feature) {
+    case CpuFeature::kAvx2Fma:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
+    case CpuFeature::kAvx512Core:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    case CpuFeature::kAvx512Bf16:
+      return __builtin_cpu_supports("avx512bf16");
+    case CpuFeature::kAmxBf16:
+      return __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
              OsGrantsAmxTiles();
   }
   return false;
 #else
-  return tier == IsaTier::kPortable;
+  (void)feature;
+  return false;
 #endif
 }
 
-IsaTier CapFromEnvironment() {
-  const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
-  if (cap == nullptr || *cap == '\0') return IsaTier::kAmx;
-  for (int i = 0; i < kTierCount; ++i) {
-    if (std::strcmp(cap, kNames[i]) == 0) return static_cast<IsaTier>(i);
+bool CpuHasFeatures(uint32_t features) {
+  for (int f = 0; f < 32; ++f) {
+    if ((features >> f & 1u) && !CpuHasFeature(static_cast<CpuFeature>(f))) return false;
   }
-  return IsaTier::kAmx;  // unknown names cap nothing (IsaCapProblem says so)
+  return true;
+}
+
+// The features TF_CUSTOM_OP_ISA allows (every feature when unset or unknown:
+// IsaCapProblem reports an unknown name).
+uint32_t CapFeatures() {
+  const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
+  if (cap != nullptr && *cap != '\0') {
+    for (const TierLine& line : kTiers) {
+      if (std::strcmp(cap, line.name) == 0) return line.features;
+    }
+  }
+  return ~uint32_t{0};
 }
 
 }  // namespace
+
+const char* IsaTierName(IsaTier tier) {
+  const int i = static_cast<int>(tier);
+  return (i >= 0 && i < kIsaTierCount) ? kTiers[i].name : "unknown";
+}
+
+bool TierEmulatedByTester(IsaTier tier) { return LineOf(tier).emulated; }
+
+bool TierIsEmulated(IsaTier tier) { return kEmulationBuild && TierEmulatedByTester(tier); }
+
+bool CpuSupportsTier(IsaTier tier) {
+  return TierIsEmulated(tier) || CpuHasFeatures(LineOf(tier).features);
+}
+
+bool TierIsUsable(IsaTier tier) {
+  static const uint32_t cap = CapFeatures();
+  static const auto usable = [] {
+    struct Usable {
+      bool tier[kIsaTierCount];
+    } out{};
+    for (int i = 0; i < kIsaTierCount; ++i) {
+      out.tier[i] = CpuSupportsTier(static_cast<IsaTier>(i)) && (kTiers[i].features & ~cap) == 0;
+    }
+    return out;
+  }();
+  return usable.tier[static_cast<int>(tier)];
+}
+
+IsaTier MaxUsableTier() {
+  IsaTier best = IsaTier::kPortable;
+  for (int i = 0; i < kIsaTierCount; ++i) {
+    if (TierIsUsable(static_cast<IsaTier>(i))) best = static_cast<IsaTier>(i);
+  }
+  return best;
+}
 
 const char* IsaCapProblem() {
   static const std::string problem = []() -> std::string {
     const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
     if (cap == nullptr || *cap == '\0') return "";
     std::string valid;
-    for (int i = 0; i < kTierCount; ++i) {
-      if (std::strcmp(cap, kNames[i]) == 0) return "";
-      valid += std::string(i ? ", " : "") + kNames[i];
+    for (int i = 0; i < kIsaTierCount; ++i) {
+      if (std::strcmp(cap, kTiers[i].name) == 0) return "";
+      valid += std::string(i ? ", " : "") + kTiers[i].name;
     }
     return std::string("TF_CUSTOM_OP_ISA=") + cap +
            " names no instruction-set tier of tf_custom_op; valid values: " + valid +
            " (or unset it to use the best tier this CPU has)";
   }();
   return problem.empty() ? nullptr : problem.c_str();
-}
-
-const char* IsaTierName(IsaTier tier) {
-  const int i = static_cast<int>(tier);
-  return (i >= 0 && i < kTierCount) ? kNames[i] : "unknown";
-}
-
-bool CpuSupportsTier(IsaTier tier) { return X86Has(tier); }
-
-bool TierIsEmulated(IsaTier tier) { return Emulated(tier); }
-
-IsaTier MaxUsableTier() {
-  static const IsaTier tier = [] {
-    const IsaTier cap = CapFromEnvironment();
-    IsaTier best = IsaTier::kPortable;
-    for (int i = 0; i <= static_cast<int>(cap); ++i) {
-      if (CpuSupportsTier(static_cast<IsaTier>(i))) best = static_cast<IsaTier>(i);
-    }
-    return best;
-  }();
-  return tier;
 }
 
 }  // namespace tf_custom_op

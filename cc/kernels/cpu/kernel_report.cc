@@ -37,10 +37,15 @@ std::string Describe() {
   const char* half_rows = SelectHalfConverter() != nullptr ? "float32 (rows widened with F16C)"
                                                            : "float32 (rows widened)";
   std::string json = "{\"tiers\": [";
-  for (int i = 0; i <= static_cast<int>(IsaTier::kAmx); ++i) {
-    json += std::string(i ? ", " : "") + "\"" + IsaTierName(static_cast<IsaTier>(i)) + "\"";
+  std::string emulated;
+  for (int i = 0; i < kIsaTierCount; ++i) {
+    const IsaTier tier = static_cast<IsaTier>(i);
+    json += std::string(i ? ", " : "") + "\"" + IsaTierName(tier) + "\"";
+    if (TierEmulatedByTester(tier)) {
+      emulated += std::string(emulated.empty() ? "" : ", ") + "\"" + IsaTierName(tier) + "\"";
+    }
   }
-  json += "], \"tier\": \"";
+  json += "], \"tester_emulates\": [" + emulated + "], \"tier\": \"";
   json += IsaTierName(MaxUsableTier());
   json += "\", \"stream_dx_bytes\": " + std::to_string(kStreamDxBytes);
   json += ", \"kernels\": {";
@@ -69,11 +74,11 @@ std::string Describe() {
 extern "C" __attribute__((visibility("default"))) double tf_custom_op_fma_peak_gflops() {
 #if defined(__x86_64__) || defined(_M_X64)
   using tf_custom_op::IsaTier;
-  const IsaTier tier = tf_custom_op::MaxUsableTier();
-  if (tier >= IsaTier::kAvx512 && !tf_custom_op::TierIsEmulated(IsaTier::kAvx512)) {
+  if (tf_custom_op::TierIsUsable(IsaTier::kAvx512) &&
+      !tf_custom_op::TierIsEmulated(IsaTier::kAvx512)) {
     return tf_custom_op::Avx512FmaPeakGflops();
   }
-  if (tier >= IsaTier::kAvx2) return tf_custom_op::Avx2FmaPeakGflops();
+  if (tf_custom_op::TierIsUsable(IsaTier::kAvx2)) return tf_custom_op::Avx2FmaPeakGflops();
 #endif
   return 0.0;
 }
@@ -84,7 +89,9 @@ extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_isa_c
   return tf_custom_op::IsaCapProblem();
 }
 
-// JSON: {"tiers": [every tier, lowest first], "tier": the usable one,
+// JSON: {"tiers": [every tier, lowest first], "tester_emulates": [the tiers
+// the kernel tester's emulation build runs as plain C++], "tier": the last
+// usable one,
 // "stream_dx_bytes": the dx size from which dx is streamed,
 // "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}},
 // "few_channels": {"max_depth": C_g up to which the few-channel kernel

@@ -89,7 +89,7 @@ struct PixelKernelTable {
 };
 PixelKernelTable FloatPixelKernels();
 
-// The first kernel of the table whose tier is usable here (MaxUsableTier:
+// The first kernel of the table whose tier is usable here (TierIsUsable:
 // what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
 const MicroKernel<float>& SelectFloatKernel();
 const MicroKernel<double>& SelectDoubleKernel();

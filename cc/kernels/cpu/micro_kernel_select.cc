@@ -80,9 +80,8 @@ KernelTable<Acc, Elem> TableOf(const KernelEntry<Acc, Elem> (&entries)[N]) {
 // The first usable kernel of the table, or nullptr when none is usable.
 template <typename Acc, typename Elem>
 const MicroKernel<Acc, Elem>* FirstUsable(KernelTable<Acc, Elem> table) {
-  const IsaTier usable = MaxUsableTier();
   for (int i = 0; i < table.size; ++i) {
-    if (table.entries[i].tier <= usable) return table.entries[i].kernel;
+    if (TierIsUsable(table.entries[i].tier)) return table.entries[i].kernel;
   }
   return nullptr;
 }
@@ -103,7 +102,7 @@ const PixelKernel& SelectFloatPixelKernel() {
   static const PixelKernel* chosen = []() {
     const PixelKernelTable table = FloatPixelKernels();
     for (int i = 0; i < table.size; ++i) {
-      if (table.entries[i].tier <= MaxUsableTier()) return &table.entries[i].kernel();
+      if (TierIsUsable(table.entries[i].tier)) return &table.entries[i].kernel();
     }
     return &PortablePixelKernel();
   }();
@@ -131,7 +130,7 @@ const MicroKernel<float, BFloat16Bits>* SelectBf16Kernel() {
     // AMX is an order of magnitude ahead; AVX512_BF16 is not always ahead of
     // the float kernel (kernel_calibration.h). Emulated kernels are kept:
     // the tester runs them to check them, not for speed.
-    if (first == nullptr || MaxUsableTier() >= IsaTier::kAmx ||
+    if (first == nullptr || TierIsUsable(IsaTier::kAmx) ||
         TierIsEmulated(IsaTier::kAvx512Bf16)) {
       return first;
     }
@@ -148,7 +147,7 @@ const MicroKernel<float>* SelectFewChannelFloatKernel() {
 const HalfConverter* SelectHalfConverter() {
   static const HalfConverter* chosen = []() -> const HalfConverter* {
 #if TFCO_X86
-    if (MaxUsableTier() >= IsaTier::kAvx2) return &kF16cHalfConverter;
+    if (TierIsUsable(IsaTier::kAvx2)) return &kF16cHalfConverter;
 #endif
     return nullptr;
   }();
@@ -158,7 +157,7 @@ const HalfConverter* SelectHalfConverter() {
 FloatTransposeFn SelectFloatTranspose() {
   static const FloatTransposeFn chosen = []() -> FloatTransposeFn {
 #if TFCO_X86
-    if (MaxUsableTier() >= IsaTier::kAvx2) return &TransposeFloatsAvx2;
+    if (TierIsUsable(IsaTier::kAvx2)) return &TransposeFloatsAvx2;
 #endif
     return &TransposeFloatsPortable;
   }();
