@@ -7,9 +7,9 @@ benchmark) and by tools/gpu_check.py. Paths are relative to the repository
 root. Keep the lists literal: Bazel reads them with ast.literal_eval.
 
 To add a CPU micro-kernel tier: add its translation unit with its ISA flags
-to X86_SOURCES (or PLAIN_SOURCES when it needs none) and its entry to the
-kernel table of its accumulation type in cc/kernels/cpu/micro_kernel_select.cc
-(its tier in cc/kernels/cpu/isa_tier.h if it is a new one).
+to X86_SOURCES (or PLAIN_SOURCES when it needs none); the rest is one line each
+in the tier table (cc/kernels/cpu/isa_tier.h) and a kernel table
+(cc/kernels/cpu/micro_kernel_select.cc): docs/DESIGN.md, "Adding a tier".
 """
 
 # Sources that include TensorFlow headers (compiled with TF's flags).
