@@ -182,25 +182,28 @@ tf_local_config = repository_rule(
 )
 
 _ASK_OP_BUILD = """
-import ast, json, sys
-wanted = {"TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES", "CUDA_ARCHS",
-          "NVCC_FLAGS"}
-found = {}
-for node in ast.parse(open(sys.argv[1]).read()).body:
-    if isinstance(node, ast.Assign) and len(node.targets) == 1:
-        name = getattr(node.targets[0], "id", None)
-        if name in wanted:
-            found[name] = ast.literal_eval(node.value)
-missing = wanted - set(found)
+import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("sources", sys.argv[1])
+sources = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sources)
+wanted = ["TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES",
+          "NVCC_FLAGS", "CXX_OPTIMIZATION_FLAGS", "WARNING_FLAGS", "LIBRARY_LINK_FLAGS",
+          "CUDA_LIBRARY_DIRS", "CUDART_STATIC", "CUDART_LINK_LIBS", "BUILD_INFO_KEYS"]
+missing = [name for name in wanted if not hasattr(sources, name)]
 if missing:
-    sys.exit("sources.py no longer defines " + ", ".join(sorted(missing)))
+    sys.exit("sources.py no longer defines " + ", ".join(missing))
+found = {name: getattr(sources, name) for name in wanted}
+# TF_CUSTOM_OP_CUDA_ARCHS narrows the archs, as for op_build.py.
+found["CUDA_ARCHS"] = sources.cuda_archs()
+found["NVCC_GENCODE"] = sources.gencode_flags(found["CUDA_ARCHS"])
 print(json.dumps(found))
 """
 
 def _op_build_lists(ctx):
-    # The source lists, per-file flags, nvcc flags and CUDA architectures are
-    # read from build_tools/sources.py (also read by the setup.py build), so
-    # that both builds agree.
+    # The source lists and the recipe (flags, CUDA architectures and their
+    # -gencode, where cudart lives, the build info's keys) are read from
+    # build_tools/sources.py (also read by the setup.py build), so that both
+    # builds agree.
     op_build = ctx.path(Label("//:build_tools/sources.py"))
     python = _find_python(ctx)
     result = ctx.execute([python, "-c", _ASK_OP_BUILD, str(op_build)], timeout = 60)
@@ -211,11 +214,6 @@ def _op_build_lists(ctx):
 def _op_build_config_impl(ctx):
     lists = _op_build_lists(ctx)
 
-    # As op_build.cuda_archs(): TF_CUSTOM_OP_CUDA_ARCHS="80" narrows the archs.
-    override = ctx.os.environ.get("TF_CUSTOM_OP_CUDA_ARCHS", "").replace(",", " ").split(" ")
-    override = [a for a in override if a]
-    if override:
-        lists["CUDA_ARCHS"] = override
     nvcc = ctx.os.environ.get("TF_CUSTOM_OP_NVCC", "")
     cuda_home = ctx.os.environ.get("TF_CUSTOM_OP_CUDA_HOME", "")
     if ctx.os.environ.get("TF_CUSTOM_OP_CPU_ONLY", "0") == "1":
@@ -228,12 +226,12 @@ def _op_build_config_impl(ctx):
 
     cudart = ""
     if nvcc:
-        for d in ["lib64", "lib", "targets/x86_64-linux/lib", "targets/sbsa-linux/lib"]:
-            if ctx.path(cuda_home + "/" + d + "/libcudart_static.a").exists:
-                cudart = cuda_home + "/" + d + "/libcudart_static.a"
+        for d in lists["CUDA_LIBRARY_DIRS"]:
+            if ctx.path(cuda_home + "/" + d + "/" + lists["CUDART_STATIC"]).exists:
+                cudart = cuda_home + "/" + d + "/" + lists["CUDART_STATIC"]
                 break
         if not cudart:
-            print("op_build_config: no libcudart_static.a under {}: CPU-only build".format(cuda_home))
+            print("op_build_config: no {} under {}: CPU-only build".format(lists["CUDART_STATIC"], cuda_home))
             nvcc = ""
 
     build = [
@@ -242,11 +240,11 @@ def _op_build_config_impl(ctx):
         "",
     ]
     if nvcc:
-        ctx.symlink(cudart, "lib/libcudart_static.a")
+        ctx.symlink(cudart, "lib/" + lists["CUDART_STATIC"])
         build += [
             "cc_import(",
             '    name = "cudart_static_import",',
-            '    static_library = "lib/libcudart_static.a",',
+            '    static_library = "lib/{}",'.format(lists["CUDART_STATIC"]),
             ")",
             "",
         ]
@@ -255,7 +253,7 @@ def _op_build_config_impl(ctx):
         "cc_library(",
         '    name = "cudart",',
         "    deps = {},".format('[":cudart_static_import"]' if nvcc else "[]"),
-        "    linkopts = {},".format('["-ldl", "-lrt", "-lpthread"]' if nvcc else "[]"),
+        "    linkopts = {},".format(_bzl_list(lists["CUDART_LINK_LIBS"]) if nvcc else "[]"),
         ")",
         "",
     ]
@@ -268,6 +266,13 @@ def _op_build_config_impl(ctx):
         'CUDA_HOME = "{}"'.format(cuda_home if nvcc else ""),
         "CUDA_ARCHS = {}".format(_bzl_list(lists["CUDA_ARCHS"])),
         "NVCC_FLAGS = {}".format(_bzl_list(lists["NVCC_FLAGS"])),
+        "NVCC_GENCODE = {}".format(_bzl_list(lists["NVCC_GENCODE"])),
+        "",
+        "# The compile and link recipe of build_tools/sources.py.",
+        "CXX_OPTIMIZATION_FLAGS = {}".format(_bzl_list(lists["CXX_OPTIMIZATION_FLAGS"])),
+        "WARNING_FLAGS = {}".format(_bzl_list(lists["WARNING_FLAGS"])),
+        "LIBRARY_LINK_FLAGS = {}".format(_bzl_list(lists["LIBRARY_LINK_FLAGS"])),
+        "BUILD_INFO_KEYS = {}".format(_bzl_list(lists["BUILD_INFO_KEYS"])),
         "",
         "# Source lists of build_tools/sources.py (paths from the workspace root).",
         "TF_SOURCES = {}".format(_bzl_list(lists["TF_SOURCES"])),

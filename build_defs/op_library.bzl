@@ -7,19 +7,26 @@ Mirrors build_tools/op_build.py (the setup.py build) target by target:
     when configure.sh found nvcc and those files exist; CPU-only otherwise.
 """
 
-load("@local_config_op_build//:defs.bzl", "CUDA_ARCHS", "CUDA_ENABLED", "NVCC", "NVCC_FLAGS")
+load(
+    "@local_config_op_build//:defs.bzl",
+    "BUILD_INFO_KEYS",
+    "CUDA_ARCHS",
+    "CUDA_ENABLED",
+    "CXX_OPTIMIZATION_FLAGS",
+    "NVCC",
+    "NVCC_FLAGS",
+    "NVCC_GENCODE",
+    "WARNING_FLAGS",
+)
 load("@local_config_tf//:defs.bzl", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
 
-# As op_build.py: -O3 and its warnings (TF's headers are -isystem).
-OP_COPTS = TF_COPTS + ["-O3", "-Wall", "-Wextra"]
+# As op_build.py: the recipe's optimization and warnings (TF's headers are
+# -isystem; TF's flags carry the language standard).
+OP_COPTS = TF_COPTS + CXX_OPTIMIZATION_FLAGS + WARNING_FLAGS
 
 def _nvcc_object(name, src, hdrs):
     """A genrule compiling one CUDA source with nvcc into a PIC object."""
     out = name + ".pic.o"
-    gencode = []
-    for arch in CUDA_ARCHS:
-        gencode.append("-gencode arch=compute_{a},code=sm_{a}".format(a = arch))
-    gencode.append("-gencode arch=compute_{a},code=compute_{a}".format(a = CUDA_ARCHS[-1]))
     defines = " ".join(["-D" + d for d in TF_DEFINES])
     native.genrule(
         name = name,
@@ -30,7 +37,7 @@ def _nvcc_object(name, src, hdrs):
             " ".join(NVCC_FLAGS),
             "-x cu -I.",
             defines,
-            " ".join(gencode),
+            " ".join(NVCC_GENCODE),
             "-c $(location {}) -o $@".format(src),
         ]),
         message = "nvcc " + src,
@@ -92,14 +99,19 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
     native.genrule(
         name = name + "_build_info",
         outs = [name + "_build_info.json"],
+        # The keys of sources.build_info(), in its order (the machine is
+        # asked at build time).
         cmd = "\n".join([
             "cat > $@ <<EOF",
             "{",
-            '  "tensorflow_version": "%s",' % TF_VERSION,
-            '  "cuda": %s,' % ("true" if use_cuda else "false"),
-            '  "cuda_archs": %s,' % (json.encode(CUDA_ARCHS) if use_cuda else "[]"),
-            '  "machine": "$$(uname -m)",',
-            '  "build": "bazel"',
+            ",\n".join(['  "%s": %s' % (key, {
+                "tensorflow_version": '"%s"' % TF_VERSION,
+                "cuda": "true" if use_cuda else "false",
+                "cuda_archs": json.encode(CUDA_ARCHS) if use_cuda else "[]",
+                "machine": '"$$(uname -m)"',
+                "build": '"bazel"',
+                "x86_emulation": "false",
+            }[key]) for key in BUILD_INFO_KEYS]),
             "}",
             "EOF",
         ]),

@@ -25,18 +25,10 @@ if ROOT not in sys.path:  # run as a script: build_tools must be importable
 CONFIG = os.path.join(ROOT, ".tf_config.mk")
 
 # What is compiled, and with which flags: build_tools/sources.py.
-from build_tools.sources import (CUDA_ARCHS, CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
+from build_tools import sources  # noqa: E402
+from build_tools.sources import (CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
                                  PLAIN_SOURCES, TF_SOURCES, X86_EMULATED_SOURCES,
-                                 X86_EMULATION_FLAGS, X86_SOURCES)
-
-
-def cuda_archs():
-    """The SASS targets (plus PTX of the last); TF_CUSTOM_OP_CUDA_ARCHS="80"
-    (comma or space separated) narrows them while iterating on the kernel."""
-    override = os.environ.get("TF_CUSTOM_OP_CUDA_ARCHS", "").replace(",", " ").split()
-    return override or CUDA_ARCHS
-
-WARNINGS = ["-Wall", "-Wextra"]
+                                 X86_EMULATION_FLAGS, X86_SOURCES, cuda_archs)
 
 # The --x86-emulation test variant (tests/test_x86_emulation.py builds it).
 X86_EMULATION_LIBRARY = os.path.join(ROOT, "build", "x86_emulation", "_conv2d_backprop_input_op.so")
@@ -69,7 +61,8 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
     tf_cflags = shlex.split(config["TF_CFLAGS"])
     tf_lflags = shlex.split(config["TF_LFLAGS"])
     cxx = os.environ.get("CXX", "g++")
-    base = ["-std=c++17", "-O3", "-fPIC", "-I" + ROOT] + WARNINGS + _extra_cxxflags()
+    base = (sources.CXX_STANDARD_FLAGS + sources.CXX_OPTIMIZATION_FLAGS + sources.LIBRARY_CXX_FLAGS
+            + ["-I" + ROOT] + sources.WARNING_FLAGS + _extra_cxxflags())
     # TF's own headers warn a lot: include them as system headers so that our
     # warning flags apply to our code only.
     tf_system = [f.replace("-I", "-isystem", 1) if f.startswith("-I") else f for f in tf_cflags]
@@ -107,13 +100,8 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
 
     def compile_cuda(src):
         obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
-        archs = cuda_archs()
-        gencode = []
-        for arch in archs:
-            gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
-        gencode += ["-gencode", f"arch=compute_{archs[-1]},code=compute_{archs[-1]}"]
         _run([nvcc] + NVCC_FLAGS + ["-x", "cu", "-I" + ROOT, "-D_GLIBCXX_USE_CXX11_ABI=1"]
-             + gencode + ["-c", os.path.join(ROOT, src), "-o", obj])
+             + sources.gencode_flags(cuda_archs()) + ["-c", os.path.join(ROOT, src), "-o", obj])
         return obj
 
     jobs = jobs or int(os.environ.get("TF_CUSTOM_OP_JOBS", "2"))
@@ -125,23 +113,18 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
             objects.append(f.result())
 
     link = [cxx, "-shared", "-o", os.path.abspath(target)] + objects + tf_lflags
-    link += ["-Wl,--no-undefined", "-Wl,-z,defs"]
+    link += sources.LIBRARY_LINK_FLAGS
     if use_cuda:
         cuda_home = config.get("CUDA_HOME") or "/usr/local/cuda"
-        libdirs = [os.path.join(cuda_home, d) for d in ("lib64", "lib", "targets/x86_64-linux/lib")]
+        libdirs = [os.path.join(cuda_home, d) for d in sources.CUDA_LIBRARY_DIRS]
         link += ["-L" + d for d in libdirs if os.path.isdir(d)]
-        link += ["-l:libcudart_static.a", "-ldl", "-lrt", "-lpthread"]
+        link += ["-l:" + sources.CUDART_STATIC] + sources.CUDART_LINK_LIBS
     link += _extra_cxxflags()
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     _run(link)
 
-    info = {
-        "tensorflow_version": config["TF_VERSION"],
-        "cuda": use_cuda,
-        "cuda_archs": cuda_archs() if use_cuda else [],
-        "machine": platform.machine(),
-        "x86_emulation": x86_emulation,
-    }
+    info = sources.build_info(config["TF_VERSION"], use_cuda, cuda_archs(), platform.machine(),
+                              "op_build", x86_emulation)
     info_path = os.path.join(os.path.dirname(os.path.abspath(target)), "_build_info.json")
     with open(info_path, "w") as f:
         json.dump(info, f, indent=2)

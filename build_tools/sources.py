@@ -1,7 +1,8 @@
 """The one description of what the project compiles, and with which flags.
 
 Read by build_tools/op_build.py (setup.py and the Makefile's library), by
-Bazel (build_defs/local_config.bzl parses the literal assignments below),
+Bazel (build_defs/local_config.bzl parses the literal assignments below and
+calls the functions at the end),
 by build_tools/standalone_build.py (the GPU emulation test and the CPU engine
 benchmark) and by tools/gpu_check.py. Paths are relative to the repository
 root. Keep the lists literal: Bazel reads them with ast.literal_eval.
@@ -70,8 +71,29 @@ X86_EMULATION_FLAGS = ["-DTFCO_X86_EMULATION"]
 GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]
 CUDA_SOURCES = ["cc/kernels/gpu/conv_backprop_input.cu.cc"]
 
-# SASS targets (plus PTX of the last). nvcc 13 supports sm_75 and newer.
+# SASS targets (plus PTX of the last: gencode_flags). nvcc 13 supports sm_75
+# and newer. TF_CUSTOM_OP_CUDA_ARCHS narrows them (cuda_archs).
 CUDA_ARCHS = ["75", "80", "86", "89", "90"]
+
+# The compile and link recipe every build path reads (op_build.py for pip and
+# make, Bazel through build_defs/local_config.bzl, standalone_build.py and
+# tools/gpu_check.py). C++ flags of every object (a sanitized build replaces
+# the optimization flag with SANITIZER_FLAGS' own):
+CXX_STANDARD_FLAGS = ["-std=c++17"]
+CXX_OPTIMIZATION_FLAGS = ["-O3"]
+WARNING_FLAGS = ["-Wall", "-Wextra"]
+# Objects of the shared op library, and its link: no symbol left undefined.
+LIBRARY_CXX_FLAGS = ["-fPIC"]
+LIBRARY_LINK_FLAGS = ["-Wl,--no-undefined", "-Wl,-z,defs"]
+# Where a CUDA toolkit keeps libcudart_static.a (relative to its root, in
+# the order searched), and what linking it statically needs besides.
+CUDA_LIBRARY_DIRS = ["lib64", "lib", "targets/x86_64-linux/lib", "targets/sbsa-linux/lib"]
+CUDART_STATIC = "libcudart_static.a"
+CUDART_LINK_LIBS = ["-ldl", "-lrt", "-lpthread"]
+# The keys of _build_info.json, which every library build writes beside the
+# library and the package reads at load time (tf_custom_op/_loader.py).
+BUILD_INFO_KEYS = ["tensorflow_version", "cuda", "cuda_archs", "machine", "build",
+                   "x86_emulation"]
 
 # nvcc flags for the CUDA kernel wherever it is compiled (besides -gencode,
 # -c/-o and -shared). -diag-suppress 177: helpers only some dtypes use.
@@ -101,8 +123,9 @@ CUDA_HEADERS = [
 GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
 GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h",
                          "tests/native_common/non_finite_cases.h"]
-GPU_EMULATION_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-pthread",
-                       "-DTFCO_CUDA_EMULATION"]
+# Besides CXX_STANDARD_FLAGS and WARNING_FLAGS (-O2: the emulated kernels
+# are many template instances; -O3 only lengthened the build).
+GPU_EMULATION_FLAGS = ["-O2", "-pthread", "-DTFCO_CUDA_EMULATION"]
 
 # Unit test of the CUDA launcher's host-side phase planning
 # (cc/kernels/gpu/phase_planning.h) against a brute-force enumeration of the
@@ -116,7 +139,7 @@ PHASE_PLANNING_HEADERS = [
     "cc/kernels/phase_plan.h",
     "cc/kernels/axis_window.h",
 ]
-PHASE_PLANNING_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
+PHASE_PLANNING_FLAGS = ["-O2"]  # besides CXX_STANDARD_FLAGS and WARNING_FLAGS
 
 # Programs built on the CPU engine alone (no TF), with PLAIN_SOURCES and
 # X86_SOURCES: the single-thread benchmark (`make cpu-engine-bench`) and the
@@ -142,3 +165,30 @@ SANITIZER_TF_EXCLUSIONS = ["-fno-sanitize=null,nonnull-attribute,returns-nonnull
 # The sanitizer runtimes' options for running an instrumented program.
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
                  "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+
+
+def cuda_archs(environ=None):
+    """CUDA_ARCHS, or TF_CUSTOM_OP_CUDA_ARCHS ("80", comma or space separated)
+    where set: narrows the targets while iterating on the kernel."""
+    import os
+    environ = os.environ if environ is None else environ
+    override = environ.get("TF_CUSTOM_OP_CUDA_ARCHS", "").replace(",", " ").split()
+    return override or list(CUDA_ARCHS)
+
+
+def gencode_flags(archs):
+    """nvcc's -gencode flags: SASS for every arch, and PTX of the last, so
+    that a newer GPU can still compile the kernel at load time."""
+    flags = []
+    for arch in archs:
+        flags += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
+    return flags + ["-gencode", f"arch=compute_{archs[-1]},code=compute_{archs[-1]}"]
+
+
+def build_info(tensorflow_version, cuda, archs, machine, build, x86_emulation=False):
+    """The content of _build_info.json (keys: BUILD_INFO_KEYS)."""
+    info = {"tensorflow_version": tensorflow_version, "cuda": bool(cuda),
+            "cuda_archs": list(archs) if cuda else [], "machine": machine, "build": build,
+            "x86_emulation": bool(x86_emulation)}
+    assert list(info) == BUILD_INFO_KEYS
+    return info

@@ -80,8 +80,9 @@ def sanitized(binary):
 
 
 def _optimization(sanitize):
-    """-O3, or the sanitizers' flags (which carry their own -O1 -g)."""
-    return list(sources.SANITIZER_FLAGS) if sanitize else ["-O3"]
+    """The recipe's optimization, or the sanitizers' flags (which carry their
+    own -O1 -g)."""
+    return list(sources.SANITIZER_FLAGS) if sanitize else list(sources.CXX_OPTIMIZATION_FLAGS)
 
 
 def build_gpu_emulation(werror=False, sanitize=False):
@@ -92,7 +93,8 @@ def build_gpu_emulation(werror=False, sanitize=False):
         sources.GPU_EMULATION_HEADERS
     if not _stale(binary, inputs):
         return binary
-    flags = sources.GPU_EMULATION_FLAGS + (["-Werror"] if werror else []) + \
+    flags = sources.CXX_STANDARD_FLAGS + sources.WARNING_FLAGS + sources.GPU_EMULATION_FLAGS + \
+        (["-Werror"] if werror else []) + \
         (sources.SANITIZER_FLAGS if sanitize else [])
     return _link(binary, [_cxx()] + flags + ["-I" + ROOT, "-x", "c++", kernel,
                           "-x", "none", sources.GPU_EMULATION_DRIVER])
@@ -103,7 +105,8 @@ def build_phase_planning(werror=False):
     inputs = [sources.PHASE_PLANNING_DRIVER] + sources.PHASE_PLANNING_HEADERS
     if not _stale(PHASE_PLANNING_BINARY, inputs):
         return PHASE_PLANNING_BINARY
-    flags = sources.PHASE_PLANNING_FLAGS + (["-Werror"] if werror else [])
+    flags = sources.CXX_STANDARD_FLAGS + sources.WARNING_FLAGS + sources.PHASE_PLANNING_FLAGS + \
+        (["-Werror"] if werror else [])
     return _link(PHASE_PLANNING_BINARY,
                  [_cxx()] + flags + ["-I" + ROOT, sources.PHASE_PLANNING_DRIVER])
 
@@ -126,21 +129,21 @@ def _build_on_engine(binary, driver, werror=False, emulate=False, sanitize=False
         sources.TESTER_HEADERS
     if not _stale(binary, inputs):
         return binary
-    warnings = ["-Wall", "-Wextra"] + (["-Werror"] if werror else [])
+    warnings = sources.WARNING_FLAGS + (["-Werror"] if werror else [])
     objects_dir = os.path.join(ROOT, "build", "sanitized" if sanitize else "",
                                "cpu_emulation_obj" if emulate else "cpu_engine_obj")
     os.makedirs(objects_dir, exist_ok=True)
     objects = []
     for src, flags in units:
         obj = os.path.join(objects_dir, src.replace("/", "_") + ".o")
-        cmd = [_cxx()] + _optimization(sanitize) + ["-std=c++17", "-I" + ROOT] + warnings + \
-            flags + ["-c", src, "-o", obj]
+        cmd = [_cxx()] + _optimization(sanitize) + sources.CXX_STANDARD_FLAGS + ["-I" + ROOT] + \
+            warnings + flags + ["-c", src, "-o", obj]
         print(" ".join(cmd), flush=True)
         subprocess.check_call(cmd, cwd=ROOT)
         objects.append(obj)
     driver_flags = sources.X86_EMULATION_FLAGS if emulate else []
-    return _link(binary, [_cxx()] + _optimization(sanitize) + ["-std=c++17", "-I" + ROOT] +
-                 warnings + driver_flags + [driver] + objects + ["-pthread"])
+    return _link(binary, [_cxx()] + _optimization(sanitize) + sources.CXX_STANDARD_FLAGS +
+                 ["-I" + ROOT] + warnings + driver_flags + [driver] + objects + ["-pthread"])
 
 
 def build_engine_bench():

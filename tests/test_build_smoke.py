@@ -18,6 +18,8 @@ import pytest
 import tf_custom_op
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from build_tools import sources  # noqa: E402
 SMOKE = os.path.join(ROOT, "build_tools", "smoke_check.py")
 
 
@@ -64,7 +66,11 @@ def test_bazel_library_matches_setup_library(setup_summary, tmp_path):
         pytest.fail(f"the Bazel-built library {library} does not exist: run `make bazel`")
     bazel = _smoke(library, tmp_path, "bazel")
     assert bazel["build_info"].get("build") == "bazel"
-    for key in ("tensorflow_version", "machine", "cuda", "cuda_archs"):
+    assert setup_summary["build_info"].get("build") == "op_build"
+    # Both builds write the keys of build_tools/sources.py's build_info().
+    assert sorted(bazel["build_info"]) == sorted(sources.BUILD_INFO_KEYS)
+    assert sorted(setup_summary["build_info"]) == sorted(sources.BUILD_INFO_KEYS)
+    for key in ("tensorflow_version", "machine", "cuda", "cuda_archs", "x86_emulation"):
         assert bazel["build_info"].get(key) == setup_summary["build_info"].get(key), key
     assert bazel["kernels"] == setup_summary["kernels"]
     assert bazel["cases"].keys() == setup_summary["cases"].keys()

@@ -75,10 +75,8 @@ def build_library(nvcc, archs, out_dir):
     deps = [os.path.join(ROOT, s) for s in SOURCES + HEADERS]
     if os.path.exists(lib) and all(os.path.getmtime(d) <= os.path.getmtime(lib) for d in deps):
         return lib
-    gencode = []
-    for arch in archs:
-        gencode += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
-    cmd = [nvcc] + build_sources.NVCC_FLAGS + ["-shared", "-I" + ROOT, "-cudart", "static"] + gencode
+    cmd = [nvcc] + build_sources.NVCC_FLAGS + ["-shared", "-I" + ROOT, "-cudart", "static"] + \
+        build_sources.gencode_flags(archs)
     cmd += ["-x", "cu"] + [os.path.join(ROOT, s) for s in SOURCES] + ["-o", lib + ".tmp"]
     print("building:", " ".join(cmd), file=sys.stderr, flush=True)
     t0 = time.time()
