@@ -83,8 +83,8 @@ def reference_conv(sizes_arr, w, dy, strides, padding, explicit_paddings=(),
     dtype. Inf and NaN inputs propagate as IEEE arithmetic says."""
     from support.reference import conv2d_backprop_input_ref  # pylint: disable=import-outside-toplevel
     if padding == "EXPLICIT":
-        pads = list(explicit_paddings)
-        padding = [pads[i:i + 2] for i in range(0, 8, 2)]
+        from tf_custom_op.geometry import padding_pairs  # pylint: disable=import-outside-toplevel
+        padding = padding_pairs(explicit_paddings)
     with np.errstate(all="ignore"):
         return conv2d_backprop_input_ref(
             [int(v) for v in sizes_arr], w, dy, strides, padding, data_format, dilations,
@@ -105,8 +105,8 @@ def _wrapper_padding(case):
     padding = case.get("padding", "VALID")
     if padding != "EXPLICIT":
         return padding
-    flat = case.get("explicit_paddings", [])
-    return [flat[i:i + 2] for i in range(0, len(flat), 2)]
+    from tf_custom_op.geometry import padding_pairs  # pylint: disable=import-outside-toplevel
+    return padding_pairs(case.get("explicit_paddings", []))
 
 
 def _graphdef(case, op_name, arrays, const):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import tf_custom_op
-from tf_custom_op.geometry import output_size
+from tf_custom_op.geometry import explicit_paddings_of, output_size, padding_pairs
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _hostile_runner import reference_conv  # noqa: E402
@@ -96,16 +96,15 @@ def materialize(cfg):
     strides = [1] + cfg["strides"] + [1]
     dilations = [1] + cfg["dilations"] + [1]
     padding = cfg["padding"]
-    explicit = [0, 0] + sum(cfg["pads"], []) + [0, 0] if padding == "EXPLICIT" else []
+    explicit = (explicit_paddings_of(cfg["pads"], cfg["format"]) if padding == "EXPLICIT"
+                else [])
     if cfg["format"] == "NCHW":
         dy = dy.transpose(0, 3, 1, 2)
         sizes, strides, dilations = _nchw(sizes), _nchw(strides), _nchw(dilations)
-        if explicit:
-            explicit = explicit[:2] + explicit[6:] + explicit[2:6]
     if cfg["two_value_sizes"]:
         sizes = cfg["size"]
     if explicit:
-        padding_arg = [explicit[i:i + 2] for i in range(0, 8, 2)]
+        padding_arg = padding_pairs(explicit)
     else:
         padding_arg = padding
     kwargs = dict(strides=strides, padding=padding_arg, data_format=cfg["format"],
@@ -220,7 +219,7 @@ def test_invalid_configs_raise(cfg, mutation, delta, eager):
         explicit = list(explicit)
         explicit[2 * axis["H"] if mutation == "pad_negative" else 2 * axis["C"]] = (
             -1 if mutation == "pad_negative" else 1)
-        kwargs["padding"] = [explicit[i:i + 2] for i in range(0, 8, 2)]
+        kwargs["padding"] = padding_pairs(explicit)
     elif mutation == "sizes_negative":
         sizes = sizes.copy()
         sizes[-1 if delta > 0 else 0] = -1 - abs(delta)

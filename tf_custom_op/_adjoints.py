@@ -34,7 +34,7 @@ import functools
 
 import tensorflow as tf
 
-from tf_custom_op import _builtins, _routing
+from tf_custom_op import _builtins, _routing, geometry
 
 
 _NARROW_FLOATS = (tf.float16, tf.bfloat16)
@@ -128,7 +128,9 @@ def _filter_grad_as_forward_conv(x, filter_shape, dy, attrs):
     r, s, cg = (_static_or(filter_shape, i) for i in range(3))
     groups = c // cg
     (sh, sw), (dh, dw) = attrs.spatial_strides, attrs.spatial_dilations
-    top, left = _pad_before(h, p, r, sh, dh, attrs, 0), _pad_before(w_, q, s, sw, dw, attrs, 1)
+    explicit = attrs.spatial_explicit_paddings
+    top = geometry.pad_before(h, p, r, sh, dh, attrs.padding, explicit[0], maximum=_max)
+    left = geometry.pad_before(w_, q, s, sw, dw, attrs.padding, explicit[1], maximum=_max)
     rows = _window(h, p, r, sh, dh, top)
     cols = _window(w_, q, s, sw, dw, left)
 
@@ -140,21 +142,12 @@ def _filter_grad_as_forward_conv(x, filter_shape, dy, attrs):
     pads = [rows[0], rows[2], cols[0], cols[2]]
     if all(isinstance(v, int) for v in pads):
         out = _builtins.conv2d(image, kernel, padding="EXPLICIT",
-                               explicit_paddings=[0, 0] + pads[:2] + pads[2:] + [0, 0], **conv)
+                               explicit_paddings=geometry.explicit_paddings_of(
+                                   (pads[:2], pads[2:]), "NHWC"), **conv)
     else:
         image = tf.pad(image, [[0, 0], [rows[0], rows[2]], [cols[0], cols[2]], [0, 0]])
         out = _builtins.conv2d(image, kernel, padding="VALID", **conv)
     return tf.transpose(out, [1, 2, 0, 3])  # [R, S, C_g, K]
-
-
-def _pad_before(size, out, k, stride, dilation, attrs, axis):
-    """Top (axis 0) or left (axis 1) padding of the convolution, per TF's rules."""
-    if attrs.padding == "VALID":
-        return 0
-    if attrs.padding == "EXPLICIT":
-        return attrs.spatial_explicit_paddings[axis][0]
-    need = _max(0, (out - 1) * stride + (k - 1) * dilation + 1 - size)
-    return need // 2
 
 
 def _window(size, out, k, stride, dilation, before):

@@ -6,6 +6,8 @@ through `ConvAttrs.from_op`, and pass them on with `kwargs()`.
 """
 import dataclasses
 
+from tf_custom_op import geometry
+
 
 def _text(value):
     return value.decode() if isinstance(value, bytes) else value
@@ -42,7 +44,8 @@ class ConvAttrs:
         return self.data_format == "NCHW"
 
     def _spatial(self, four):
-        return (four[2], four[3]) if self.nchw else (four[1], four[2])
+        rows, cols = geometry.spatial_axes(self.data_format)
+        return (four[rows], four[cols])
 
     @property
     def spatial_strides(self):
@@ -57,8 +60,7 @@ class ConvAttrs:
         """((top, bottom), (left, right)); zeros unless padding is EXPLICIT."""
         if self.padding != "EXPLICIT":
             return (0, 0), (0, 0)
-        pairs = [tuple(self.explicit_paddings[i:i + 2]) for i in range(0, 8, 2)]
-        return self._spatial(pairs)
+        return geometry.spatial_padding_pairs(self.explicit_paddings, self.data_format)
 
     def as_nhwc(self):
         """The same convolution described for NHWC tensors."""
@@ -68,8 +70,7 @@ class ConvAttrs:
             return (four[0], four[2], four[3], four[1])
         pads = self.explicit_paddings
         if self.padding == "EXPLICIT":
-            pairs = [pads[i:i + 2] for i in range(0, 8, 2)]
-            pads = tuple(v for pair in to_nhwc(pairs) for v in pair)
+            pads = tuple(geometry.explicit_paddings_of(self.spatial_explicit_paddings, "NHWC"))
         return dataclasses.replace(self, strides=to_nhwc(self.strides),
                                    dilations=to_nhwc(self.dilations),
                                    explicit_paddings=pads, data_format="NHWC")

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from support.reference import output_size
+from tf_custom_op.geometry import explicit_paddings_of, padding_pairs
 
 DTYPES = {
     "float16": tf.float16,
@@ -74,10 +75,7 @@ class Case:
     def padding_arg(self):
         if isinstance(self.padding, str):
             return self.padding
-        (t, b), (l, r) = self.padding
-        if self.nchw():
-            return [[0, 0], [0, 0], [t, b], [l, r]]
-        return [[0, 0], [t, b], [l, r], [0, 0]]
+        return padding_pairs(explicit_paddings_of(self.padding, self.data_format))
 
     def dy_shape(self):
         p, q = self.out_hw()

@@ -9,7 +9,8 @@ import numpy as np
 
 # The size arithmetic is the package's single statement of it (plain Python,
 # not the kernels); everything else here is independent of the op's code.
-from tf_custom_op.geometry import axis_window, output_size  # noqa: F401
+from tf_custom_op.geometry import (axis_window, flat_paddings, output_size,  # noqa: F401
+                                   spatial_padding_pairs)
 
 
 def _out_and_pads(n, k, s, d, padding, explicit):
@@ -57,10 +58,7 @@ def _problem(input_sizes, w, dy, strides, padding, data_format, dilations):
         mode = padding
     else:
         mode = "EXPLICIT"
-        if nchw:
-            ph, pw = tuple(padding[2]), tuple(padding[3])
-        else:
-            ph, pw = tuple(padding[1]), tuple(padding[2])
+        ph, pw = spatial_padding_pairs(flat_paddings(padding), data_format)
     out_h, pt, _ = _out_and_pads(H, R, sh, dh, mode, ph)
     out_w, pl, _ = _out_and_pads(W, S, sw, dw, mode, pw)
     assert (out_h, out_w) == (P, Q), (
