@@ -22,11 +22,11 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from tf_custom_op import dtypes
 from support.reference import conv2d_backprop_input_ref
 from support.tf_oracle import EIGEN
 
-DTYPES = {"float16": tf.float16, "bfloat16": tf.bfloat16, "float32": tf.float32,
-          "float64": tf.float64}
+DTYPES = {name: tf.as_dtype(name) for name in dtypes.FLOATING}
 # Finite values: a few ulps of the dtype per unit of sum |terms| (fp32
 # accumulation for the 16-bit types, rounded once to the dtype).
 RTOL = {"float16": 2e-3, "bfloat16": 1.6e-2, "float32": 1e-5, "float64": 1e-12}

@@ -50,7 +50,6 @@ from build_tools import sources as build_sources  # noqa: E402  (no TensorFlow n
 
 SOURCES = build_sources.CUDA_SOURCES + [build_sources.GPU_CHECK_SHIM]
 HEADERS = build_sources.CUDA_HEADERS
-DTYPE_CODES = {"float16": 0, "bfloat16": 1, "float32": 2, "float64": 3, "int32": 4}
 # Max |ours - reference| / max(1, max |reference|) accepted per dtype (the
 # reference is float64 from the same rounded inputs).
 TOLERANCE = {"float16": 2e-3, "bfloat16": 1.6e-2, "float32": 2e-5, "float64": 1e-12,
@@ -98,11 +97,15 @@ class Kernel:
         self.lib.tfco_conv_backprop_input.argtypes = [
             ctypes.c_int, ctypes.POINTER(ctypes.c_int64), ctypes.c_int, ctypes.c_void_p,
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+        # The dtype codes, from the library's own list (cc/kernels/op_dtypes.h).
+        self.lib.tfco_dtype_names.restype = ctypes.c_char_p
+        names = self.lib.tfco_dtype_names().decode().strip(",").split(",")
+        self.dtype_codes = {name: code for code, name in enumerate(names)}
 
     def prepare(self, torch, geo, dtype, nchw):
         """Returns run(w_hwio, dy, dx) with the workspace allocated once."""
         params = (ctypes.c_int64 * 20)(*geo.param_values())
-        code = DTYPE_CODES[dtype]
+        code = self.dtype_codes[dtype]
         ws_bytes = self.lib.tfco_workspace_bytes(code, params, int(nchw))
         ws = torch.empty(max(ws_bytes, 1), dtype=torch.uint8, device="cuda")
 
@@ -345,7 +348,7 @@ def main(argv=None):
     counts = {}
     for index in range(args.sweep):
         geo = random_geometry(rnd)
-        dtype = rnd.choice(list(DTYPE_CODES))
+        dtype = rnd.choice(list(kernel.dtype_codes))
         nchw = rnd.random() < 0.5
         try:
             row = run_case(torch, kernel, geo, dtype, nchw, gen)
@@ -361,7 +364,7 @@ def main(argv=None):
                   f"{row['rel_err']:.3e} deterministic={row['deterministic']} "
                   f"{row.get('error', '')}", flush=True)
     print("dtype    | cases | worst rel err | tolerance")
-    for dtype in DTYPE_CODES:
+    for dtype in kernel.dtype_codes:
         if dtype in counts:
             print(f"{dtype:8} | {counts[dtype]:5} | {worst[dtype]:13.2e} | {TOLERANCE[dtype]:.1e}")
     print(f"\n{failures} failure(s)")

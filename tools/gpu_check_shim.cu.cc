@@ -44,7 +44,17 @@ tf_custom_op::ConvProblem Unpack(const int64_t* v) {
 
 extern "C" {
 
-// dtype: 0 half, 1 bfloat16, 2 float32, 3 float64, 4 int32 (GpuDtype).
+// The dtype codes: the NumPy names of op_dtypes.h, comma separated, in
+// GpuDtype order (code = index).
+const char* tfco_dtype_names() {
+  return ""
+#define TFCO_DTYPE_NAME(tf_type, attr_name, py_name, code, cuda_type, bytes) py_name ","
+      TF_CUSTOM_OP_DTYPES(TFCO_DTYPE_NAME)
+#undef TFCO_DTYPE_NAME
+      ;
+}
+
+// dtype: a GpuDtype code (tfco_dtype_names).
 size_t tfco_workspace_bytes(int dtype, const int64_t* params, int nchw) {
   return tf_custom_op::gpu::ConvBackpropInputWorkspaceBytes(
       static_cast<tf_custom_op::gpu::GpuDtype>(dtype), Unpack(params), nchw != 0);

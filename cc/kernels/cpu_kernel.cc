@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
+#include "cc/kernels/op_dtypes.h"
 #include "cc/kernels/cpu/bfloat16_convert.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
@@ -336,11 +337,10 @@ struct BackpropInputLauncher<CPUDevice, T> {
                               .TypeConstraint<T>("T"),             \
                           Conv2DBackpropInputKernel<CPUDevice, T>)
 
-TF_CUSTOM_OP_REGISTER_CPU(Eigen::half);
-TF_CUSTOM_OP_REGISTER_CPU(Eigen::bfloat16);
-TF_CUSTOM_OP_REGISTER_CPU(float);
-TF_CUSTOM_OP_REGISTER_CPU(double);
-TF_CUSTOM_OP_REGISTER_CPU(int32_t);
+#define TFCO_REGISTER_CPU_DTYPE(tf_type, attr_name, py_name, code, cuda_type, bytes) \
+  TF_CUSTOM_OP_REGISTER_CPU(tf_type);
+TF_CUSTOM_OP_DTYPES(TFCO_REGISTER_CPU_DTYPE)
+#undef TFCO_REGISTER_CPU_DTYPE
 
 #undef TF_CUSTOM_OP_REGISTER_CPU
 

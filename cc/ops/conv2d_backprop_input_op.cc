@@ -3,11 +3,29 @@
 // The interface is TensorFlow's Conv2DBackpropInput, attribute for attribute,
 // so that graphs, gradients and SavedModels treat the two ops alike. The name
 // is namespaced: an op named exactly like a core op would be ignored.
+#include <string>
+
+#include "cc/kernels/op_dtypes.h"
 #include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
 namespace tf_custom_op {
+namespace {
+
+// "T: {half, bfloat16, ...}": the dtypes of op_dtypes.h.
+std::string DtypeAttr() {
+  std::string attr = "T: {";
+  const char* names[] = {
+#define TFCO_ATTR_NAME(tf_type, attr_name, py_name, code, cuda_type, bytes) attr_name,
+      TF_CUSTOM_OP_DTYPES(TFCO_ATTR_NAME)
+#undef TFCO_ATTR_NAME
+  };
+  for (const char* name : names) attr += std::string(attr.size() > 4 ? ", " : "") + name;
+  return attr + "}";
+}
+
+}  // namespace
 
 // The shape function is TensorFlow's own, the one its Conv2DBackpropInput
 // registers (exported by libtensorflow_framework): the static shapes are the
@@ -20,7 +38,7 @@ REGISTER_OP("TfCustomOp>Conv2DBackpropInput")
     .Input("filter: T")
     .Input("out_backprop: T")
     .Output("output: T")
-    .Attr("T: {half, bfloat16, float, double, int32}")
+    .Attr(DtypeAttr())
     .Attr("strides: list(int)")
     .Attr("use_cudnn_on_gpu: bool = true")
     .Attr("padding: {'SAME', 'VALID', 'EXPLICIT'}")

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
+from tf_custom_op import dtypes
 from tf_custom_op.geometry import output_size
 
-_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int32": 4}
 
 # The layer files ship inside the package (package data, also in the wheel),
 # so the benchmark runs from any clone or install. The corpus (layers as real
@@ -47,7 +47,7 @@ class Case:
         (tf_custom_op._loader.cpu_kernel_report()["kernels"])."""
         kernel = kernels[self.dtype]
         nr, k_pack, reads = kernel["nr"], kernel["k_pack"], kernel["reads"]
-        elem = _BYTES[reads.split()[0]]
+        elem = dtypes.element_bytes(reads.split()[0])
         acc = 8 if self.dtype == "float64" else 4  # the accumulation type
         r, s, cg, k = self.filter_shape
         kg = k // self.groups

@@ -18,6 +18,14 @@ struct BFloat16Bits {
   uint16_t bits;
 };
 
+// The engine's (accumulation, element) pairs, one line each: every explicit
+// instantiation of the engine and its packing is generated from this list.
+#define TF_CUSTOM_OP_ENGINE_TYPES(X) \
+  X(float, float)                    \
+  X(double, double)                  \
+  X(int32_t, int32_t)                \
+  X(float, BFloat16Bits)
+
 // The value of an element in the accumulation type (exact for every pair
 // the engine uses: bfloat16 -> float only adds zero mantissa bits).
 template <typename Acc, typename Elem>

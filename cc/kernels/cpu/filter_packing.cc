@@ -108,9 +108,8 @@ const Elem* PackedFilter<Elem>::Weights(int64_t group, int64_t row_phase,
          first_row_tap * RowTapStride(col_phase);
 }
 
-template class PackedFilter<float>;
-template class PackedFilter<double>;
-template class PackedFilter<int32_t>;
-template class PackedFilter<BFloat16Bits>;
+#define TFCO_INSTANTIATE_PACKING(Acc, Elem) template class PackedFilter<Elem>;
+TF_CUSTOM_OP_ENGINE_TYPES(TFCO_INSTANTIATE_PACKING)
+#undef TFCO_INSTANTIATE_PACKING
 
 }  // namespace tf_custom_op

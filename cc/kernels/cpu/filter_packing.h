@@ -118,10 +118,9 @@ class PackedFilter {
   bool finite_ = true;
 };
 
-extern template class PackedFilter<float>;
-extern template class PackedFilter<double>;
-extern template class PackedFilter<int32_t>;
-extern template class PackedFilter<BFloat16Bits>;
+#define TFCO_DECLARE_PACKING(Acc, Elem) extern template class PackedFilter<Elem>;
+TF_CUSTOM_OP_ENGINE_TYPES(TFCO_DECLARE_PACKING)
+#undef TFCO_DECLARE_PACKING
 
 }  // namespace tf_custom_op
 

@@ -329,9 +329,8 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
   }
 }
 
-template class GatherEngine<float>;
-template class GatherEngine<double>;
-template class GatherEngine<int32_t>;
-template class GatherEngine<float, BFloat16Bits>;
+#define TFCO_INSTANTIATE_ENGINE(Acc, Elem) template class GatherEngine<Acc, Elem>;
+TF_CUSTOM_OP_ENGINE_TYPES(TFCO_INSTANTIATE_ENGINE)
+#undef TFCO_INSTANTIATE_ENGINE
 
 }  // namespace tf_custom_op

@@ -166,10 +166,9 @@ class GatherEngine {
   bool stream_dx_ = false;      // kernel_.stream_fn and dx >= kStreamDxBytes
 };
 
-extern template class GatherEngine<float>;
-extern template class GatherEngine<double>;
-extern template class GatherEngine<int32_t>;
-extern template class GatherEngine<float, BFloat16Bits>;
+#define TFCO_DECLARE_ENGINE(Acc, Elem) extern template class GatherEngine<Acc, Elem>;
+TF_CUSTOM_OP_ENGINE_TYPES(TFCO_DECLARE_ENGINE)
+#undef TFCO_DECLARE_ENGINE
 
 }  // namespace tf_custom_op
 

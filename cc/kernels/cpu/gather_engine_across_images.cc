@@ -115,10 +115,7 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
   template bool GatherEngine<Acc, Elem>::TilesAcrossImages() const;                      \
   template void GatherEngine<Acc, Elem>::ComputeAcrossImages(                            \
       const RowIO<Acc, Elem>&, int64_t, int64_t, const ChannelBlocks&, const Elem**) const;
-TFCO_INSTANTIATE_ACROSS_IMAGES(float, float)
-TFCO_INSTANTIATE_ACROSS_IMAGES(double, double)
-TFCO_INSTANTIATE_ACROSS_IMAGES(int32_t, int32_t)
-TFCO_INSTANTIATE_ACROSS_IMAGES(float, BFloat16Bits)
+TF_CUSTOM_OP_ENGINE_TYPES(TFCO_INSTANTIATE_ACROSS_IMAGES)
 #undef TFCO_INSTANTIATE_ACROSS_IMAGES
 
 }  // namespace tf_custom_op

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cc/kernels/op_dtypes.h"
 #include "cc/kernels/cpu/fma_peak.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
@@ -45,7 +46,16 @@ std::string Describe() {
       emulated += std::string(emulated.empty() ? "" : ", ") + "\"" + IsaTierName(tier) + "\"";
     }
   }
-  json += "], \"tester_emulates\": [" + emulated + "], \"tier\": \"";
+  json += "], \"tester_emulates\": [" + emulated + "], \"dtypes\": [";
+  const char* dtypes[] = {
+#define TFCO_DTYPE_NAME(tf_type, attr_name, py_name, code, cuda_type, bytes) py_name,
+      TF_CUSTOM_OP_DTYPES(TFCO_DTYPE_NAME)
+#undef TFCO_DTYPE_NAME
+  };
+  for (const char* name : dtypes) {
+    json += std::string(name == dtypes[0] ? "" : ", ") + "\"" + name + "\"";
+  }
+  json += "], \"tier\": \"";
   json += IsaTierName(MaxUsableTier());
   json += "\", \"stream_dx_bytes\": " + std::to_string(kStreamDxBytes);
   json += ", \"kernels\": {";
@@ -90,7 +100,8 @@ extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_isa_c
 }
 
 // JSON: {"tiers": [every tier, lowest first], "tester_emulates": [the tiers
-// the kernel tester's emulation build runs as plain C++], "tier": the last
+// the kernel tester's emulation build runs as plain C++], "dtypes": [the op's
+// dtypes, NumPy names, cc/kernels/op_dtypes.h], "tier": the last
 // usable one,
 // "stream_dx_bytes": the dx size from which dx is streamed,
 // "kernels": {dtype: {"kernel", "mr", "nr", "k_pack", "reads", "streams"}},

@@ -227,11 +227,11 @@ size_t AlignUp(size_t v) { return (v + 255) & ~static_cast<size_t>(255); }
 
 size_t ElementSize(GpuDtype dtype) {
   switch (dtype) {
-    case GpuDtype::kHalf:
-    case GpuDtype::kBfloat16: return 2;
-    case GpuDtype::kFloat:
-    case GpuDtype::kInt32: return 4;
-    case GpuDtype::kDouble: return 8;
+#define TFCO_ELEMENT_SIZE(tf_type, attr_name, py_name, code, cuda_type, bytes) \
+  case GpuDtype::code:                                                        \
+    return bytes;
+    TF_CUSTOM_OP_DTYPES(TFCO_ELEMENT_SIZE)
+#undef TFCO_ELEMENT_SIZE
   }
   return 0;
 }
@@ -374,21 +374,11 @@ GpuStatus LaunchConvBackpropInput(GpuDtype dtype,
     return BadArgument("Conv2DBackpropInput GPU kernel: workspace too small");
   }
   switch (dtype) {
-    case GpuDtype::kHalf:
-      return RunTyped<__half>(p, nchw, filter, out_backprop, in_backprop,
-                              workspace, stream);
-    case GpuDtype::kBfloat16:
-      return RunTyped<__nv_bfloat16>(p, nchw, filter, out_backprop,
-                                     in_backprop, workspace, stream);
-    case GpuDtype::kFloat:
-      return RunTyped<float>(p, nchw, filter, out_backprop, in_backprop,
-                             workspace, stream);
-    case GpuDtype::kDouble:
-      return RunTyped<double>(p, nchw, filter, out_backprop, in_backprop,
-                              workspace, stream);
-    case GpuDtype::kInt32:
-      return RunTyped<int32_t>(p, nchw, filter, out_backprop, in_backprop,
-                               workspace, stream);
+#define TFCO_RUN_TYPED(tf_type, attr_name, py_name, code, cuda_type, bytes)                \
+  case GpuDtype::code:                                                                    \
+    return RunTyped<cuda_type>(p, nchw, filter, out_backprop, in_backprop, workspace, stream);
+    TF_CUSTOM_OP_DTYPES(TFCO_RUN_TYPED)
+#undef TFCO_RUN_TYPED
   }
   return BadArgument("Conv2DBackpropInput GPU kernel: unsupported dtype");
 }

@@ -13,18 +13,19 @@
 #include <cstdint>
 
 #include "cc/kernels/conv_params.h"
+#include "cc/kernels/op_dtypes.h"
 
 namespace tf_custom_op {
 namespace gpu {
 
 // Element type of filter, out_backprop and the result. half and bfloat16 are
 // the 16-bit IEEE / brain formats (bit-compatible with Eigen's and CUDA's).
+// One enumerator per line of TF_CUSTOM_OP_DTYPES (op_dtypes.h), numbered
+// from 0 in its order.
 enum class GpuDtype : int {
-  kHalf = 0,
-  kBfloat16 = 1,
-  kFloat = 2,
-  kDouble = 3,
-  kInt32 = 4,
+#define TFCO_GPU_DTYPE(tf_type, attr_name, py_name, code, cuda_type, bytes) code,
+  TF_CUSTOM_OP_DTYPES(TFCO_GPU_DTYPE)
+#undef TFCO_GPU_DTYPE
 };
 
 // What went wrong, for the caller to choose its error class.

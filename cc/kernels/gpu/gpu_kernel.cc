@@ -24,28 +24,16 @@ using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
 using GPUDevice = Eigen::GpuDevice;
 
+// TF's C++ type -> the launcher's GpuDtype (op_dtypes.h).
 template <typename T>
 struct GpuDtypeOf;
-template <>
-struct GpuDtypeOf<Eigen::half> {
-  static constexpr gpu::GpuDtype value = gpu::GpuDtype::kHalf;
-};
-template <>
-struct GpuDtypeOf<Eigen::bfloat16> {
-  static constexpr gpu::GpuDtype value = gpu::GpuDtype::kBfloat16;
-};
-template <>
-struct GpuDtypeOf<float> {
-  static constexpr gpu::GpuDtype value = gpu::GpuDtype::kFloat;
-};
-template <>
-struct GpuDtypeOf<double> {
-  static constexpr gpu::GpuDtype value = gpu::GpuDtype::kDouble;
-};
-template <>
-struct GpuDtypeOf<int32_t> {
-  static constexpr gpu::GpuDtype value = gpu::GpuDtype::kInt32;
-};
+#define TFCO_GPU_DTYPE_OF(tf_type, attr_name, py_name, code, cuda_type, bytes) \
+  template <>                                                                 \
+  struct GpuDtypeOf<tf_type> {                                                \
+    static constexpr gpu::GpuDtype value = gpu::GpuDtype::code;               \
+  };
+TF_CUSTOM_OP_DTYPES(TFCO_GPU_DTYPE_OF)
+#undef TFCO_GPU_DTYPE_OF
 
 // The op's cudaStream_t, or nullptr with an error set on ctx.
 void* OpStream(OpKernelContext* ctx) {
@@ -120,11 +108,10 @@ struct BackpropInputLauncher<GPUDevice, T> {
                               .HostMemory("input_sizes"),         \
                           Conv2DBackpropInputKernel<GPUDevice, T>)
 
-TF_CUSTOM_OP_REGISTER_GPU(Eigen::half);
-TF_CUSTOM_OP_REGISTER_GPU(Eigen::bfloat16);
-TF_CUSTOM_OP_REGISTER_GPU(float);
-TF_CUSTOM_OP_REGISTER_GPU(double);
-TF_CUSTOM_OP_REGISTER_GPU(int32_t);
+#define TFCO_REGISTER_GPU_DTYPE(tf_type, attr_name, py_name, code, cuda_type, bytes) \
+  TF_CUSTOM_OP_REGISTER_GPU(tf_type);
+TF_CUSTOM_OP_DTYPES(TFCO_REGISTER_GPU_DTYPE)
+#undef TFCO_REGISTER_GPU_DTYPE
 
 #undef TF_CUSTOM_OP_REGISTER_GPU
 
