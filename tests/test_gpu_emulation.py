@@ -17,6 +17,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from build_tools import standalone_build  # noqa: E402
+from tf_custom_op import dtypes  # noqa: E402
 
 
 def _built(build, **options):
@@ -60,7 +61,7 @@ def test_cuda_kernels_under_host_emulation(emulation_lines):
     lines = emulation_lines
     passed = [line for line in lines if line.startswith("PASS")]
     # 5 dtypes x 2 layouts per case: make sure the run covered them all.
-    for dtype in ("float32", "float64", "int32", "float16", "bfloat16"):
+    for dtype in dtypes.NAMES:
         assert any(line.endswith(dtype) and " NCHW " in line for line in passed)
         assert any(line.endswith(dtype) and " NHWC " in line for line in passed)
 
@@ -83,11 +84,11 @@ def test_k_steps_and_non_finite_values_are_covered(emulation_lines):
     NaN in filter and dy reach every floating dtype, both layouts."""
     lines = emulation_lines
     for kg in (15, 16, 17, 31, 32, 33, 63, 64, 65):
-        for dtype in ("float16", "bfloat16", "float32"):
+        for dtype in dtypes.HALF_WIDTH + ("float32",):
             assert any(line.startswith(f"PASS kg{kg}_step ") and line.split()[-1] == dtype
                        for line in lines), (kg, dtype)
     for poison in ("filter_inf_first", "filter_nan_last", "filter_neginf_last_channel_first_k",
                    "dy_inf_first", "dy_nan_last", "dy_neginf_last_channel_first_k"):
-        for dtype in ("float16", "bfloat16", "float32", "float64"):
+        for dtype in dtypes.FLOATING:
             assert sum(1 for line in lines if poison in line and line.split()[-1] == dtype) == 6, \
                 (poison, dtype)

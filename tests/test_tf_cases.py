@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from tf_custom_op import dtypes
 from support.error_cases import DANGEROUS, check_dangerous_outcome
 from support.cases import MEDIUM_CASES, Case
 from support.compare import check_case
@@ -207,7 +208,7 @@ _TALL = [(6, 4, 3, 2), (8, 4, 3, 3), (6, 4, 3, 1), (6, 3, 2, 2), (7, 4, 3, 1)]
 
 
 @pytest.mark.parametrize("dtype,h,k,pt,pb", [
-    (dtype, *t) for dtype in ["float16", "bfloat16", "float32", "float64"] for t in _TALL])
+    (dtype, *t) for dtype in dtypes.FLOATING for t in _TALL])
 def test_half_explicit_padding_tall_out_backprop(dtype, h, k, pt, pb):
     """Minimal repro of a CPU engine bug: half/bfloat16 with explicit padding
     where out_backprop has more rows than the input (float32/64 are right)."""

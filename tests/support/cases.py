@@ -7,15 +7,11 @@ import numpy as np
 import tensorflow as tf
 
 from support.reference import output_size
+from tf_custom_op import dtypes
 from tf_custom_op.geometry import explicit_paddings_of, padding_pairs
 
-DTYPES = {
-    "float16": tf.float16,
-    "bfloat16": tf.bfloat16,
-    "float32": tf.float32,
-    "float64": tf.float64,
-    "int32": tf.int32,
-}
+# The op's dtypes (tf_custom_op/dtypes.py) as TF dtypes.
+DTYPES = {name: tf.as_dtype(name) for name in dtypes.NAMES}
 
 @dataclasses.dataclass
 class Case:

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 import tf_custom_op
+from tf_custom_op import dtypes
 from support.cases import DTYPES, make_inputs
 from support.reference import conv2d_backprop_input_ref
 from support.tf_oracle import EIGEN
@@ -113,7 +114,7 @@ def check_case(case, compare_tf=True):
     if theirs is None:
         return "ref"
     assert theirs.shape == ours.shape
-    if case.dtype in ("float16", "bfloat16"):
+    if case.dtype in dtypes.HALF_WIDTH:
         # TF's Eigen half/bfloat16 path accumulates in the narrow type (ours
         # accumulates in float and was checked tightly above): compare loosely.
         assert_close(case, ours, as_f64(theirs), mag, "vs TF built-in", ulps=2.0,
