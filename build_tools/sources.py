@@ -122,6 +122,7 @@ CUDA_HEADERS = [
 # its test driver: `make gpu-emulation`, tests/test_gpu_emulation.py.
 GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
 GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h",
+                         "tests/native_common/conv_case.h",
                          "tests/native_common/non_finite_cases.h"]
 # Besides CXX_STANDARD_FLAGS and WARNING_FLAGS (-O2: the emulated kernels
 # are many template instances; -O3 only lengthened the build).
@@ -148,7 +149,7 @@ PHASE_PLANNING_FLAGS = ["-O2"]  # besides CXX_STANDARD_FLAGS and WARNING_FLAGS
 ENGINE_BENCH_DRIVER = "tools/cpu_engine_bench.cc"
 CPU_KERNEL_TEST_DRIVER = "tests/cpu_engine/kernel_test.cc"
 # Headers the two TF-free testers share (the CPU one and the GPU emulation).
-TESTER_HEADERS = ["tests/native_common/non_finite_cases.h"]
+TESTER_HEADERS = ["tests/native_common/conv_case.h", "tests/native_common/non_finite_cases.h"]
 
 # tools/gpu_check.py's shared library: the kernel plus a C shim for ctypes.
 GPU_CHECK_SHIM = "tools/gpu_check_shim.cu.cc"

@@ -28,6 +28,7 @@
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 #include "cc/kernels/cpu/pixel_engine.h"
+#include "tests/native_common/conv_case.h"
 
 using tf_custom_op::AlignedBuffer;
 using tf_custom_op::ConvProblem;
@@ -86,26 +87,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s N H W C R S K stride [portable] [g<groups>] [pixels]\n", argv[0]);
     return 2;
   }
-  ConvProblem p{};
-  p.batch = std::atol(argv[1]);
-  p.in_rows = std::atol(argv[2]);
-  p.in_cols = std::atol(argv[3]);
+  tf_custom_op::testing::ConvCase shape{};
   bool portable = false, pixels = false;
-  p.groups = 1;
+  shape.groups = 1;
   for (int i = 9; i < argc; ++i) {
     if (std::strcmp(argv[i], "portable") == 0) portable = true;
     if (std::strcmp(argv[i], "pixels") == 0) pixels = true;
-    if (argv[i][0] == 'g') p.groups = std::atol(argv[i] + 1);
+    if (argv[i][0] == 'g') shape.groups = std::atol(argv[i] + 1);
   }
-  p.in_depth = std::atol(argv[4]);
-  p.filter_depth = p.in_depth / p.groups;
-  p.filter_rows = std::atol(argv[5]);
-  p.filter_cols = std::atol(argv[6]);
-  p.out_depth = std::atol(argv[7]);
-  p.out_depth_per_group = p.out_depth / p.groups;
-  p.stride_rows = p.stride_cols = std::atol(argv[8]);
-  p.dilation_rows = p.dilation_cols = 1;
-  tf_custom_op::ResolveProblemWindows(&p, tf_custom_op::PaddingKind::kSame);
+  shape.n = std::atol(argv[1]);
+  shape.h = std::atol(argv[2]);
+  shape.w = std::atol(argv[3]);
+  shape.c = std::atol(argv[4]);
+  shape.r = std::atol(argv[5]);
+  shape.s = std::atol(argv[6]);
+  shape.k = std::atol(argv[7]);
+  shape.sh = shape.sw = std::atol(argv[8]);
+  shape.dh = shape.dw = 1;
+  shape.padding = tf_custom_op::PaddingKind::kSame;
+  ConvProblem p{};
+  if (!tf_custom_op::testing::ProblemOf(shape, &p) || p.out_rows <= 0 || p.out_cols <= 0) {
+    std::fprintf(stderr, "no convolution with work in it\n");
+    return 2;
+  }
   const MicroKernel<float>& kernel =
       portable ? tf_custom_op::kPortableFloatKernel : tf_custom_op::SelectFloatKernel();
 

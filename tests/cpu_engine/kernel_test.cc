@@ -48,6 +48,7 @@
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 #include "cc/kernels/cpu/pixel_engine.h"
+#include "tests/native_common/conv_case.h"
 #include "tests/native_common/non_finite_cases.h"
 
 namespace {
@@ -223,11 +224,9 @@ bool CheckMicroKernel(const MicroKernel<Acc, Elem>& kernel, std::mt19937& rng) {
   return ok;
 }
 
-struct Shape {
-  int64_t n, h, w, cg, groups, kg, r, s, sh, sw, dh, dw;
-  PaddingKind padding;
-  int64_t pad[4];  // explicit top, bottom, left, right
-};
+// The testers' one case type (tests/native_common/conv_case.h): x [n, h, w,
+// c], filter [r, s, c / groups, k], strides, dilations, padding.
+using Shape = tf_custom_op::testing::ConvCase;
 
 // 3. A non-finite value put into the filter or dy before the engine runs
 // (tests/native_common/non_finite_cases.h); name "" plants none.
@@ -238,28 +237,8 @@ const Poison kNoPoison = {"", false, tf_custom_op::testing::Place::kFirst, 0.0};
 
 // The problem a Shape describes, or false when it has no work in it (a
 // listed shape must have some).
-bool ProblemOf(const Shape& s, ConvProblem* out) {
-  ConvProblem p{};
-  p.batch = s.n;
-  p.in_rows = s.h;
-  p.in_cols = s.w;
-  p.filter_depth = s.cg;
-  p.groups = s.groups;
-  p.in_depth = s.cg * s.groups;
-  p.out_depth_per_group = s.kg;
-  p.out_depth = s.kg * s.groups;
-  p.filter_rows = s.r;
-  p.filter_cols = s.s;
-  p.stride_rows = s.sh;
-  p.stride_cols = s.sw;
-  p.dilation_rows = s.dh;
-  p.dilation_cols = s.dw;
-  if (!tf_custom_op::ResolveProblemWindows(&p, s.padding, s.pad) || p.out_rows == 0 ||
-      p.out_cols == 0) {
-    return false;
-  }
-  *out = p;
-  return true;
+bool ProblemWithWork(const Shape& s, ConvProblem* out) {
+  return tf_custom_op::testing::ProblemOf(s, out) && out->out_rows > 0 && out->out_cols > 0;
 }
 
 // Random filter and dy for `p`, with an optional non-finite value planted.
@@ -317,7 +296,7 @@ template <typename Acc, typename Elem>
 bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stream_dx,
                  std::mt19937& rng, const Poison& poison = kNoPoison, bool split_work = false) {
   ConvProblem p;
-  if (!ProblemOf(s, &p)) return false;
+  if (!ProblemWithWork(s, &p)) return false;
   std::vector<Elem> w, dy;
   RandomOperands(p, rng, poison, &w, &dy);
   AlignedBuffer<Acc> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, static_cast<Acc>(55));
@@ -349,7 +328,7 @@ bool CheckEngine(const MicroKernel<Acc, Elem>& kernel, const Shape& s, bool stre
 bool CheckPixelEngine(const tf_custom_op::PixelKernel& kernel, const Shape& s, int64_t calls,
                       std::mt19937& rng, const Poison& poison = kNoPoison) {
   ConvProblem p;
-  if (!ProblemOf(s, &p)) return false;
+  if (!ProblemWithWork(s, &p)) return false;
   std::vector<float> w, dy;
   RandomOperands(p, rng, poison, &w, &dy);
   AlignedBuffer<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 55.0f);
@@ -366,58 +345,58 @@ bool CheckPixelEngine(const tf_custom_op::PixelKernel& kernel, const Shape& s, i
 }
 
 const Shape kShapes[] = {
-    // n, h, w, cg, groups, kg, r, s, sh, sw, dh, dw, padding, explicit pads
-    {2, 7, 9, 5, 1, 7, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {1, 8, 8, 19, 1, 13, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // channel tails
-    {2, 9, 10, 4, 1, 6, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
-    {1, 11, 7, 3, 2, 5, 3, 2, 3, 2, 1, 1, PaddingKind::kValid, {}},
-    {2, 10, 13, 3, 1, 4, 3, 3, 1, 2, 2, 3, PaddingKind::kSame, {}},
-    {1, 6, 14, 8, 3, 4, 2, 3, 2, 1, 2, 1, PaddingKind::kExplicit, {2, 0, 1, 3}},
-    {3, 5, 5, 17, 1, 33, 1, 1, 1, 1, 1, 1, PaddingKind::kValid, {}},  // 1x1: a plain GEMM
-    {1, 4, 23, 2, 1, 3, 5, 5, 2, 3, 1, 1, PaddingKind::kExplicit, {4, 4, 4, 4}},
-    {1, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+    // n, h, w, c, r, s, groups, k, sh, sw, dh, dw, padding, explicit pads
+    {2, 7, 9, 5, 3, 3, 1, 7, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 8, 8, 19, 3, 3, 1, 13, 1, 1, 1, 1, PaddingKind::kSame},  // channel tails
+    {2, 9, 10, 4, 4, 4, 1, 6, 2, 2, 1, 1, PaddingKind::kSame},
+    {1, 11, 7, 6, 3, 2, 2, 10, 3, 2, 1, 1, PaddingKind::kValid},
+    {2, 10, 13, 3, 3, 3, 1, 4, 1, 2, 2, 3, PaddingKind::kSame},
+    {1, 6, 14, 24, 2, 3, 3, 12, 2, 1, 2, 1, PaddingKind::kExplicit, 2, 0, 1, 3},
+    {3, 5, 5, 17, 1, 1, 1, 33, 1, 1, 1, 1, PaddingKind::kValid},  // 1x1: a plain GEMM
+    {1, 4, 23, 2, 5, 5, 1, 3, 2, 3, 1, 1, PaddingKind::kExplicit, 4, 4, 4, 4},
+    {1, 3, 3, 6, 5, 5, 1, 2, 4, 4, 1, 1, PaddingKind::kSame},  // phases without taps
     // Pixels a whole number of lines apart: full tiles that can be streamed.
-    {2, 5, 13, 32, 1, 9, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
+    {2, 5, 13, 32, 3, 3, 1, 9, 1, 1, 1, 1, PaddingKind::kSame},
     // Phase rows longer than 2 MR + 1 for every kernel's MR (16 at most):
     // several whole tiles, then the split of what is left.
-    {1, 3, 75, 3, 1, 5, 3, 3, 2, 2, 1, 1, PaddingKind::kSame, {}},
-    {1, 2, 41, 4, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {1, 8, 70, 3, 1, 4, 3, 3, 2, 2, 2, 3, PaddingKind::kSame, {}},
+    {1, 3, 75, 3, 3, 3, 1, 5, 2, 2, 1, 1, PaddingKind::kSame},
+    {1, 2, 41, 4, 3, 3, 1, 3, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 8, 70, 3, 3, 3, 1, 4, 2, 2, 2, 3, PaddingKind::kSame},
     // Dilation with stride: phase membership depends on both.
-    {2, 8, 11, 2, 2, 3, 2, 3, 3, 2, 3, 2, PaddingKind::kValid, {}},
-    {1, 7, 9, 5, 1, 6, 3, 2, 2, 3, 2, 2, PaddingKind::kExplicit, {1, 2, 3, 0}},
-    {1, 9, 12, 4, 1, 5, 4, 4, 2, 2, 2, 2, PaddingKind::kSame, {}},
-    {2, 10, 9, 3, 1, 2, 3, 3, 3, 3, 3, 2, PaddingKind::kSame, {}},
+    {2, 8, 11, 4, 2, 3, 2, 6, 3, 2, 3, 2, PaddingKind::kValid},
+    {1, 7, 9, 5, 3, 2, 1, 6, 2, 3, 2, 2, PaddingKind::kExplicit, 1, 2, 3, 0},
+    {1, 9, 12, 4, 4, 4, 1, 5, 2, 2, 2, 2, PaddingKind::kSame},
+    {2, 10, 9, 3, 3, 3, 1, 2, 3, 3, 3, 2, PaddingKind::kSame},
     // Small maps and images enough: tiles across images (every kernel's MR
     // is at most 16: 8 to 17 images), with their taps trimmed per pixel.
-    {13, 5, 6, 5, 1, 9, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {8, 7, 7, 4, 1, 6, 5, 5, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {17, 8, 8, 3, 2, 4, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
-    {9, 6, 9, 3, 1, 5, 3, 3, 1, 2, 2, 2, PaddingKind::kExplicit, {1, 0, 2, 1}},
-    {10, 3, 3, 6, 1, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+    {13, 5, 6, 5, 3, 3, 1, 9, 1, 1, 1, 1, PaddingKind::kSame},
+    {8, 7, 7, 4, 5, 5, 1, 6, 1, 1, 1, 1, PaddingKind::kSame},
+    {17, 8, 8, 6, 4, 4, 2, 8, 2, 2, 1, 1, PaddingKind::kSame},
+    {9, 6, 9, 3, 3, 3, 1, 5, 1, 2, 2, 2, PaddingKind::kExplicit, 1, 0, 2, 1},
+    {10, 3, 3, 6, 5, 5, 1, 2, 4, 4, 1, 1, PaddingKind::kSame},  // phases without taps
     // Dilations wider than a tile: edge tiles leave out whole column taps.
-    {1, 5, 40, 3, 1, 5, 3, 3, 1, 1, 1, 12, PaddingKind::kSame, {}},
-    {1, 6, 50, 2, 2, 3, 3, 3, 2, 2, 1, 8, PaddingKind::kSame, {}},
+    {1, 5, 40, 3, 3, 3, 1, 5, 1, 1, 1, 12, PaddingKind::kSame},
+    {1, 6, 50, 4, 3, 3, 2, 6, 2, 2, 1, 8, PaddingKind::kSame},
 };
 
 // K_g at and around every kernel's k-step (1 for float, pairs for bfloat16,
 // 32 for the AMX tile), over strided, grouped and dilated windows.
 const int64_t kKStepDepths[] = {15, 16, 17, 31, 32, 33, 63, 64, 65};
 Shape KStepShape(int index, int64_t kg) {
-  if (index % 2 == 0) return {1, 4, 5, 3, 1, kg, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}};
-  return {1, 5, 4, 2, 2, kg, 3, 3, 1, 2, 2, 1, PaddingKind::kSame, {}};
+  if (index % 2 == 0) return {1, 4, 5, 3, 4, 4, 1, kg, 2, 2, 1, 1, PaddingKind::kSame};
+  return {1, 5, 4, 4, 3, 3, 2, kg * 2, 1, 2, 2, 1, PaddingKind::kSame};
 }
 
 // Shapes for the non-finite checks: K_g odd (the bfloat16 kernels pair its
 // last k with a zero) and even, with rows long enough for interior tiles of
 // every MR (which read no zero row) beside edge tiles (which do).
 const Shape kNonFiniteShapes[] = {
-    {1, 5, 6, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {1, 5, 40, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {1, 4, 40, 2, 2, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {2, 6, 36, 3, 2, 4, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
-    {1, 5, 38, 3, 1, 8, 3, 3, 1, 2, 2, 1, PaddingKind::kSame, {}},
-    {13, 5, 6, 2, 1, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // tiles across images
+    {1, 5, 6, 2, 3, 3, 1, 3, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 5, 40, 2, 3, 3, 1, 3, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 4, 40, 4, 3, 3, 2, 6, 1, 1, 1, 1, PaddingKind::kSame},
+    {2, 6, 36, 6, 4, 4, 2, 8, 2, 2, 1, 1, PaddingKind::kSame},
+    {1, 5, 38, 3, 3, 3, 1, 8, 1, 2, 2, 1, PaddingKind::kSame},
+    {13, 5, 6, 2, 3, 3, 1, 3, 1, 1, 1, 1, PaddingKind::kSame},  // tiles across images
 };
 
 template <typename Acc, typename Elem>
@@ -480,14 +459,14 @@ void CheckTable(const char* dtype, KernelTable<Acc, Elem> table, std::mt19937& r
 // their sums), strided, dilated and padded, with rows longer than the widest
 // tile: what the op sends to the pixel-vector engine.
 const Shape kPixelShapes[] = {
-    {2, 9, 40, 8, 4, 8, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {1, 7, 58, 7, 3, 5, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},
-    {2, 10, 37, 3, 5, 2, 4, 4, 2, 2, 1, 1, PaddingKind::kSame, {}},
-    {1, 8, 30, 1, 6, 1, 3, 3, 1, 1, 1, 1, PaddingKind::kSame, {}},  // depthwise-like
-    {1, 9, 33, 6, 2, 9, 5, 5, 2, 3, 1, 1, PaddingKind::kExplicit, {2, 1, 0, 4}},
-    {2, 8, 26, 5, 2, 4, 3, 3, 1, 1, 2, 3, PaddingKind::kSame, {}},
-    {1, 6, 150, 2, 3, 3, 3, 3, 1, 1, 1, 1, PaddingKind::kValid, {}},
-    {1, 3, 3, 4, 2, 2, 5, 5, 4, 4, 1, 1, PaddingKind::kSame, {}},  // phases without taps
+    {2, 9, 40, 32, 3, 3, 4, 32, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 7, 58, 21, 3, 3, 3, 15, 1, 1, 1, 1, PaddingKind::kSame},
+    {2, 10, 37, 15, 4, 4, 5, 10, 2, 2, 1, 1, PaddingKind::kSame},
+    {1, 8, 30, 6, 3, 3, 6, 6, 1, 1, 1, 1, PaddingKind::kSame},  // depthwise-like
+    {1, 9, 33, 12, 5, 5, 2, 18, 2, 3, 1, 1, PaddingKind::kExplicit, 2, 1, 0, 4},
+    {2, 8, 26, 10, 3, 3, 2, 8, 1, 1, 2, 3, PaddingKind::kSame},
+    {1, 6, 150, 6, 3, 3, 3, 9, 1, 1, 1, 1, PaddingKind::kValid},
+    {1, 3, 3, 8, 5, 5, 2, 4, 4, 4, 1, 1, PaddingKind::kSame},  // phases without taps
 };
 
 void CheckPixelTable(std::mt19937& rng) {

@@ -23,6 +23,7 @@
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
 #include "cc/kernels/gpu/cuda_emulation.h"
+#include "tests/native_common/conv_case.h"
 #include "tests/native_common/non_finite_cases.h"
 
 namespace {
@@ -32,14 +33,10 @@ using tf_custom_op::gpu::GpuDtype;
 
 using Pad = tf_custom_op::PaddingKind;
 
+// A named ConvCase (tests/native_common/conv_case.h) and how to fill it.
 struct Case {
   std::string name;
-  int64_t n, h, w, c;  // dx
-  int64_t r, s;        // filter spatial
-  int64_t groups, k;   // out depth
-  int64_t sh, sw, dh, dw;
-  Pad pad;
-  int64_t pt = 0, pb = 0, pl = 0, pr = 0;  // explicit
+  tf_custom_op::testing::ConvCase shape;
   bool random_floats = false;  // non-integer data (float/double only)
   int poison = -1;             // index into kPoisons (-1: none)
 };
@@ -52,24 +49,6 @@ using tf_custom_op::testing::kPoisons;
 using tf_custom_op::testing::Poison;
 using tf_custom_op::testing::PoisonIndex;
 
-bool MakeParams(const Case& t, ConvProblem* p) {
-  p->batch = t.n;
-  p->in_rows = t.h;
-  p->in_cols = t.w;
-  p->in_depth = t.c;
-  p->filter_rows = t.r;
-  p->filter_cols = t.s;
-  p->groups = t.groups;
-  p->filter_depth = t.c / t.groups;
-  p->out_depth = t.k;
-  p->out_depth_per_group = t.k / t.groups;
-  p->stride_rows = t.sh;
-  p->stride_cols = t.sw;
-  p->dilation_rows = t.dh;
-  p->dilation_cols = t.dw;
-  const int64_t pads[4] = {t.pt, t.pb, t.pl, t.pr};
-  return tf_custom_op::ResolveProblemWindows(p, t.pad, pads);
-}
 
 // Reference in double (exact for the integer data) or int64 (int32, wrapped
 // on the way out like TF).
@@ -196,7 +175,7 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
   using Tr = Traits<T>;
   using Ref = typename Tr::Ref;
   ConvProblem p{};
-  if (!MakeParams(t, &p)) return "bad case geometry";
+  if (!tf_custom_op::testing::ProblemOf(t.shape, &p)) return "bad case geometry";
   const size_t dy_n =
       static_cast<size_t>(p.batch * p.out_rows * p.out_cols * p.out_depth);
   const size_t w_n = static_cast<size_t>(p.filter_rows * p.filter_cols *
@@ -342,7 +321,7 @@ int main(int argc, char** argv) {
   for (const Case& base : Cases()) {
     if (!filter.empty() && base.name.find(filter) == std::string::npos) continue;
     Case t = base;
-    if (t.c == 0) t.groups = 1;  // in_depth 0: one (empty) group
+    if (t.shape.c == 0) t.shape.groups = 1;  // in_depth 0: one (empty) group
     for (int layout = 0; layout < 2; ++layout) {
       const bool nchw = layout == 1;
       struct Run {
