@@ -17,44 +17,37 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from support.cases import Case
 from support.processes import child_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# (input_sizes, filter shape, out_backprop shape, strides, padding, dtype, data_format,
-#  dilations): big enough that TF's work sharder splits them over threads.
+# Forward convolutions big enough that TF's work sharder splits them over
+# threads.
 CONFIGS = [
-    ([4, 28, 28, 32], [3, 3, 32, 48], [4, 28, 28, 48], [1, 1, 1, 1], "SAME", "float32", "NHWC",
-     [1, 1, 1, 1]),
-    ([2, 31, 29, 24], [4, 4, 24, 16], [2, 14, 13, 16], [1, 2, 2, 1], "VALID", "float32", "NHWC",
-     [1, 1, 1, 1]),
-    ([2, 20, 20, 16], [3, 3, 8, 32], [2, 20, 20, 32], [1, 1, 1, 1], "SAME", "float32", "NHWC",
-     [1, 2, 2, 1]),
-    ([2, 16, 18, 18], [3, 3, 16, 20], [2, 20, 9, 9], [1, 1, 2, 2],
-     [[0, 0], [0, 0], [1, 1], [0, 1]], "float32", "NCHW", [1, 1, 1, 1]),
-    ([3, 24, 24, 16], [5, 5, 16, 16], [3, 12, 12, 16], [1, 2, 2, 1], "SAME", "float16", "NHWC",
-     [1, 1, 1, 1]),
-    ([2, 24, 24, 16], [3, 3, 16, 24], [2, 8, 8, 24], [1, 3, 3, 1], "SAME", "float64", "NHWC",
-     [1, 1, 1, 1]),
-    ([2, 24, 24, 16], [3, 3, 16, 24], [2, 22, 22, 24], [1, 1, 1, 1], "VALID", "bfloat16",
-     "NHWC", [1, 1, 1, 1]),
+    Case.forward([4, 28, 28, 32], [3, 3, 32, 48], (1, 1), "SAME"),
+    Case.forward([2, 31, 29, 24], [4, 4, 24, 16], (2, 2), "VALID"),
+    Case.forward([2, 20, 20, 16], [3, 3, 8, 32], (1, 1), "SAME", dilations=(2, 2)),
+    Case.forward([2, 18, 18, 16], [3, 3, 16, 20], (2, 2), ((1, 1), (0, 1)), data_format="NCHW"),
+    Case.forward([3, 24, 24, 16], [5, 5, 16, 16], (2, 2), "SAME", dtype="float16"),
+    Case.forward([2, 24, 24, 16], [3, 3, 16, 24], (3, 3), "SAME", dtype="float64"),
+    Case.forward([2, 24, 24, 16], [3, 3, 16, 24], (1, 1), "VALID", dtype="bfloat16"),
 ]
 
 
-def make_inputs(index, config):
-    sizes, fshape, dyshape, _, _, dtype, _, _ = config
+def make_inputs(index, case):
     rng = np.random.default_rng(100 + index)
-    np_dtype = tf.as_dtype(dtype).as_numpy_dtype
-    w = rng.standard_normal(fshape).astype(np_dtype)
-    dy = rng.standard_normal(dyshape).astype(np_dtype)
-    return np.array(sizes, np.int32), w, dy
+    np_dtype = tf.as_dtype(case.dtype).as_numpy_dtype
+    w = rng.standard_normal(case.filter_shape()).astype(np_dtype)
+    dy = rng.standard_normal(case.dy_shape()).astype(np_dtype)
+    return np.array(case.input_sizes(), np.int32), w, dy
 
 
-def call(index, config, inputs=None):
-    sizes, w, dy = inputs if inputs is not None else make_inputs(index, config)
-    _, _, _, strides, padding, _, data_format, dilations = config
-    return tf_custom_op.conv2d_backprop_input(sizes, w, dy, strides, padding,
-                                              data_format=data_format, dilations=dilations)
+def call(index, case, inputs=None):
+    sizes, w, dy = inputs if inputs is not None else make_inputs(index, case)
+    return tf_custom_op.conv2d_backprop_input(sizes, w, dy, case.strides(), case.padding_arg(),
+                                              data_format=case.data_format,
+                                              dilations=case.dilations())
 
 
 def bits(array):

@@ -6,24 +6,23 @@ import pytest
 import tensorflow as tf
 
 import tf_custom_op
+from support.cases import Case
 
 OURS = tf_custom_op.conv2d_backprop_input
 TF = tf.compat.v1.nn.conv2d_backprop_input
 
 GRAD_CASES = {
-    "same_s2": ([2, 9, 8, 3], [3, 3, 3, 4], [1, 2, 2, 1], "SAME"),
-    "valid_s1": ([1, 6, 7, 2], [2, 3, 2, 5], [1, 1, 1, 1], "VALID"),
-    "explicit_s2x1": ([2, 7, 5, 3], [3, 2, 3, 2], [1, 2, 1, 1], [[0, 0], [1, 2], [0, 1], [0, 0]]),
-    "stride3_1x1": ([1, 7, 7, 4], [1, 1, 4, 3], [1, 3, 3, 1], "VALID"),
+    "same_s2": Case.forward([2, 9, 8, 3], [3, 3, 3, 4], (2, 2), "SAME"),
+    "valid_s1": Case.forward([1, 6, 7, 2], [2, 3, 2, 5], (1, 1), "VALID"),
+    "explicit_s2x1": Case.forward([2, 7, 5, 3], [3, 2, 3, 2], (2, 1), ((1, 2), (0, 1))),
+    "stride3_1x1": Case.forward([1, 7, 7, 4], [1, 1, 4, 3], (3, 3), "VALID"),
 }
 
 
-def _dy_shape(sizes, w_shape, strides, padding):
-    from support.reference import output_size
-    mode = padding if isinstance(padding, str) else "EXPLICIT"
-    pads = ((0, 0), (0, 0)) if isinstance(padding, str) else (padding[1], padding[2])
-    return [sizes[0], output_size(sizes[1], w_shape[0], strides[1], 1, mode, pads[0]),
-            output_size(sizes[2], w_shape[1], strides[2], 1, mode, pads[1]), w_shape[3]]
+def _unpack(case):
+    """(input_sizes, filter shape, strides, padding argument, dy shape)."""
+    return (case.input_sizes(), case.filter_shape(), case.strides(), case.padding_arg(),
+            case.dy_shape())
 
 
 def _grads(op, sizes, w, dy, strides, padding, upstream):
@@ -37,9 +36,9 @@ def _grads(op, sizes, w, dy, strides, padding, upstream):
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
 @pytest.mark.parametrize("name", sorted(GRAD_CASES))
 def test_first_order_matches_builtin(name, dtype, rng):
-    sizes, w_shape, strides, padding = GRAD_CASES[name]
+    sizes, w_shape, strides, padding, dy_shape = _unpack(GRAD_CASES[name])
     w = tf.constant(rng.standard_normal(w_shape), dtype)
-    dy = tf.constant(rng.standard_normal(_dy_shape(sizes, w_shape, strides, padding)), dtype)
+    dy = tf.constant(rng.standard_normal(dy_shape), dtype)
     upstream = tf.constant(rng.standard_normal(sizes), dtype)
     ours = _grads(OURS, sizes, w, dy, strides, padding, upstream)
     theirs = _grads(TF, sizes, w, dy, strides, padding, upstream)
@@ -51,9 +50,9 @@ def test_first_order_matches_builtin(name, dtype, rng):
 
 
 def test_gradient_in_tf_function(rng):
-    sizes, w_shape, strides, padding = GRAD_CASES["same_s2"]
+    sizes, w_shape, strides, padding, dy_shape = _unpack(GRAD_CASES["same_s2"])
     w = tf.constant(rng.standard_normal(w_shape), tf.float32)
-    dy = tf.constant(rng.standard_normal(_dy_shape(sizes, w_shape, strides, padding)),
+    dy = tf.constant(rng.standard_normal(dy_shape),
                      tf.float32)
     upstream = tf.constant(rng.standard_normal(sizes), tf.float32)
     ours = tf.function(lambda w, dy: _grads(OURS, sizes, w, dy, strides, padding, upstream))(w, dy)
@@ -80,9 +79,9 @@ def _second_order(op, sizes, w, dy, strides, padding, upstream):
 
 @pytest.mark.parametrize("name", ["same_s2", "explicit_s2x1"])
 def test_second_order_matches_builtin(name, rng):
-    sizes, w_shape, strides, padding = GRAD_CASES[name]
+    sizes, w_shape, strides, padding, dy_shape = _unpack(GRAD_CASES[name])
     w = tf.constant(rng.standard_normal(w_shape), tf.float64)
-    dy = tf.constant(rng.standard_normal(_dy_shape(sizes, w_shape, strides, padding)), tf.float64)
+    dy = tf.constant(rng.standard_normal(dy_shape), tf.float64)
     upstream = tf.constant(rng.standard_normal(sizes), tf.float64)
     ours = _second_order(OURS, sizes, w, dy, strides, padding, upstream)
     theirs = _second_order(TF, sizes, w, dy, strides, padding, upstream)

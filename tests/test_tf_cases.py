@@ -12,7 +12,7 @@ from support.error_cases import DANGEROUS, check_dangerous_outcome
 from support.cases import MEDIUM_CASES, Case
 from support.compare import check_case
 from support.processes import run_cases_in_subprocess
-from support.reference import conv2d_backprop_input_ref, output_size, spatial_pads
+from support.reference import conv2d_backprop_input_ref, spatial_pads
 
 OURS = tf_custom_op.conv2d_backprop_input
 TF = tf.compat.v1.nn.conv2d_backprop_input
@@ -23,44 +23,39 @@ def _iota(shape, dtype=np.float32):
     return np.arange(1, int(np.prod(shape)) + 1, dtype=dtype).reshape(shape)
 
 
-# (input_sizes NHWC, filter shape, strides (h, w), padding). Output sizes
+# Forward convolutions (x NHWC, filter, strides (h, w), padding). Output sizes
 # follow from docs/CONTRACT.md section 2.
 KNOWN = {
-    "2x2_depth1_valid": ([1, 2, 3, 1], [2, 2, 1, 1], (1, 1), "VALID"),
-    "2x2_depth3_valid": ([1, 2, 3, 3], [2, 2, 3, 3], (1, 1), "VALID"),
-    "2x2_depth3_valid_stride1x2": ([1, 3, 6, 1], [2, 2, 1, 1], (1, 2), "VALID"),
-    "2x2_stride2x1_valid": ([1, 5, 3, 2], [2, 2, 2, 3], (2, 1), "VALID"),
-    "stride2_filter1_same": ([1, 4, 4, 1], [1, 1, 1, 1], (2, 2), "SAME"),
-    "kernel_equals_input_valid": ([1, 2, 2, 1], [2, 2, 1, 2], (1, 1), "VALID"),
-    "empty_batch": ([0, 2, 3, 1], [2, 2, 1, 1], (1, 1), "VALID"),
-    "3x3_same_depth2": ([2, 5, 5, 2], [3, 3, 2, 4], (1, 1), "SAME"),
-    "3x3_same_stride2_odd": ([1, 7, 7, 3], [3, 3, 3, 2], (2, 2), "SAME"),
-    "4x4_same_stride2_even": ([1, 8, 6, 1], [4, 4, 1, 1], (2, 2), "SAME"),
-    "stride_larger_than_kernel": ([1, 7, 8, 2], [2, 2, 2, 2], (3, 3), "VALID"),
-    "stride_larger_than_kernel_same": ([1, 7, 8, 2], [1, 2, 2, 2], (3, 4), "SAME"),
-    "1x1_stride1": ([3, 4, 5, 6], [1, 1, 6, 7], (1, 1), "VALID"),
-    "explicit_symmetric": ([1, 4, 4, 2], [3, 3, 2, 2], (1, 1), [[0, 0], [1, 1], [1, 1], [0, 0]]),
-    "explicit_asymmetric": ([2, 5, 4, 1], [3, 2, 1, 3], (2, 1), [[0, 0], [2, 1], [0, 3], [0, 0]]),
-    "explicit_large_padding": ([1, 3, 3, 1], [2, 2, 1, 1], (1, 1), [[0, 0], [4, 3], [2, 5], [0, 0]]),
-    "explicit_padding_stride3": ([1, 9, 7, 2], [3, 3, 2, 3], (3, 2), [[0, 0], [1, 2], [2, 0], [0, 0]]),
+    "2x2_depth1_valid": Case.forward([1, 2, 3, 1], [2, 2, 1, 1], (1, 1), "VALID"),
+    "2x2_depth3_valid": Case.forward([1, 2, 3, 3], [2, 2, 3, 3], (1, 1), "VALID"),
+    "2x2_depth3_valid_stride1x2": Case.forward([1, 3, 6, 1], [2, 2, 1, 1], (1, 2), "VALID"),
+    "2x2_stride2x1_valid": Case.forward([1, 5, 3, 2], [2, 2, 2, 3], (2, 1), "VALID"),
+    "stride2_filter1_same": Case.forward([1, 4, 4, 1], [1, 1, 1, 1], (2, 2), "SAME"),
+    "kernel_equals_input_valid": Case.forward([1, 2, 2, 1], [2, 2, 1, 2], (1, 1), "VALID"),
+    "empty_batch": Case.forward([0, 2, 3, 1], [2, 2, 1, 1], (1, 1), "VALID"),
+    "3x3_same_depth2": Case.forward([2, 5, 5, 2], [3, 3, 2, 4], (1, 1), "SAME"),
+    "3x3_same_stride2_odd": Case.forward([1, 7, 7, 3], [3, 3, 3, 2], (2, 2), "SAME"),
+    "4x4_same_stride2_even": Case.forward([1, 8, 6, 1], [4, 4, 1, 1], (2, 2), "SAME"),
+    "stride_larger_than_kernel": Case.forward([1, 7, 8, 2], [2, 2, 2, 2], (3, 3), "VALID"),
+    "stride_larger_than_kernel_same": Case.forward([1, 7, 8, 2], [1, 2, 2, 2], (3, 4), "SAME"),
+    "1x1_stride1": Case.forward([3, 4, 5, 6], [1, 1, 6, 7], (1, 1), "VALID"),
+    "explicit_symmetric": Case.forward([1, 4, 4, 2], [3, 3, 2, 2], (1, 1), ((1, 1), (1, 1))),
+    "explicit_asymmetric": Case.forward([2, 5, 4, 1], [3, 2, 1, 3], (2, 1), ((2, 1), (0, 3))),
+    "explicit_large_padding": Case.forward([1, 3, 3, 1], [2, 2, 1, 1], (1, 1), ((4, 3), (2, 5))),
+    "explicit_padding_stride3": Case.forward([1, 9, 7, 2], [3, 3, 2, 3], (3, 2), ((1, 2), (2, 0))),
 }
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.float16])
 @pytest.mark.parametrize("name", sorted(KNOWN))
 def test_known_case_iota_inputs(name, dtype):
-    sizes, w_shape, (sh, sw), padding = KNOWN[name]
-    n, h, w, c = sizes
-    pads = ((0, 0), (0, 0)) if isinstance(padding, str) else (padding[1], padding[2])
-    mode = padding if isinstance(padding, str) else "EXPLICIT"
-    p = output_size(h, w_shape[0], sh, 1, mode, pads[0])
-    q = output_size(w, w_shape[1], sw, 1, mode, pads[1])
-    filt = _iota(w_shape, dtype)
-    dy = _iota([n, p, q, w_shape[3]], dtype)
+    case = KNOWN[name]
+    sizes, padding, strides = case.input_sizes(), case.padding_arg(), case.strides()
+    filt = _iota(case.filter_shape(), dtype)
+    dy = _iota(case.dy_shape(), dtype)
     if dtype == np.float16:  # keep the values and the sums exact in half
         filt = (filt % 7).astype(dtype)
         dy = (dy % 5).astype(dtype)
-    strides = [1, sh, sw, 1]
     ours = OURS(sizes, filt, dy, strides, padding)
     theirs = TF(sizes, filt, dy, strides, padding)
     ref = conv2d_backprop_input_ref(sizes, filt, dy, strides, padding)
@@ -201,23 +196,23 @@ def test_medium_shapes(case):
     check_case(case)
 
 
-# (H, k, pad_top, pad_bottom): a 1-column image, stride 1, all-ones filter.
-_TALL = [(6, 4, 3, 2), (8, 4, 3, 3), (6, 4, 3, 1), (6, 3, 2, 2), (7, 4, 3, 1)]
-# These once exposed a staging-cache eviction bug in the half/bfloat16 path
-# (a dy row evicted while the same dx row still needed it).
+# A 1-column image, stride 1, a k x 1 all-ones filter, explicit rows of
+# padding: out_backprop taller than the image. These once exposed a
+# staging-cache eviction bug in the half/bfloat16 path (a dy row evicted
+# while the same dx row still needed it).
+_TALL = [Case.forward([1, h, 1, 1], [k, 1, 1, 1], (1, 1), ((pt, pb), (0, 0)))
+         for h, k, pt, pb in [(6, 4, 3, 2), (8, 4, 3, 3), (6, 4, 3, 1), (6, 3, 2, 2), (7, 4, 3, 1)]]
 
 
-@pytest.mark.parametrize("dtype,h,k,pt,pb", [
-    (dtype, *t) for dtype in dtypes.FLOATING for t in _TALL])
-def test_half_explicit_padding_tall_out_backprop(dtype, h, k, pt, pb):
+@pytest.mark.parametrize("dtype,tall", [
+    (dtype, index) for dtype in dtypes.FLOATING for index in range(len(_TALL))])
+def test_half_explicit_padding_tall_out_backprop(dtype, tall):
     """Minimal repro of a CPU engine bug: half/bfloat16 with explicit padding
     where out_backprop has more rows than the input (float32/64 are right)."""
-    p = output_size(h, k, 1, 1, "EXPLICIT", (pt, pb))
-    dy = np.arange(1, p + 1, dtype=np.float32).reshape(1, p, 1, 1)
-    padding = [[0, 0], [pt, pb], [0, 0], [0, 0]]
+    case = _TALL[tall]
+    dy = np.arange(1, case.dy_shape()[1] + 1, dtype=np.float32).reshape(case.dy_shape())
+    sizes, padding, w_shape = case.input_sizes(), case.padding_arg(), case.filter_shape()
     tf_dtype = tf.as_dtype(dtype)
-    ours = OURS([1, h, 1, 1], tf.ones([k, 1, 1, 1], tf_dtype), tf.cast(dy, tf_dtype),
-                [1, 1, 1, 1], padding)
-    ref = conv2d_backprop_input_ref([1, h, 1, 1], np.ones([k, 1, 1, 1]), dy,
-                                    [1, 1, 1, 1], padding)
+    ours = OURS(sizes, tf.ones(w_shape, tf_dtype), tf.cast(dy, tf_dtype), case.strides(), padding)
+    ref = conv2d_backprop_input_ref(sizes, np.ones(w_shape), dy, case.strides(), padding)
     np.testing.assert_array_equal(tf.cast(ours, tf.float64).numpy(), ref)

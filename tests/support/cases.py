@@ -31,6 +31,19 @@ class Case:
     two_value_sizes: bool = False
     seed: int = 0
 
+    @classmethod
+    def forward(cls, x_shape, filter_shape, strides=(1, 1), padding="VALID", dtype="float32",
+                data_format="NHWC", dilations=(1, 1), seed=0):
+        """The case of a forward convolution's shapes: x_shape [N, H, W, C]
+        (NHWC whatever `data_format`), filter_shape [R, S, C / groups, K],
+        spatial strides and dilations, and padding "SAME", "VALID" or
+        ((top, bottom), (left, right))."""
+        n, h, w, c = x_shape
+        r, s, cg, k = filter_shape
+        return cls(dtype, data_format, n, h, w, c, cg, k, r, s, tuple(strides), tuple(dilations),
+                   padding if isinstance(padding, str) else tuple(map(tuple, padding)),
+                   seed=seed)
+
     @property
     def groups(self):
         return self.in_depth // self.filter_depth
