@@ -49,6 +49,7 @@ X86_SOURCES = {
     "cc/kernels/cpu/micro_kernel_amx.cc": ["-mamx-tile", "-mamx-bf16"],
     "cc/kernels/cpu/half_convert_f16c.cc": ["-mavx2", "-mf16c"],
     "cc/kernels/cpu/float_transpose_avx2.cc": ["-mavx2"],
+    "cc/kernels/cpu/bfloat16_convert_avx2.cc": ["-mavx2"],
 }
 
 # The kernel tester can also run the AVX-512 and AMX tiers on a CPU without them

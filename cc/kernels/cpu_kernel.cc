@@ -74,7 +74,7 @@ constexpr bool kSameBits = std::is_same<T, Elem>::value ||
 template <typename T, typename Elem>
 void ConvertIn(const T* src, Elem* dst, int64_t n) {
   if constexpr (std::is_same<T, Eigen::bfloat16>::value && std::is_same<Elem, float>::value) {
-    WidenBfloat16(reinterpret_cast<const uint16_t*>(src), dst, n);
+    SelectBfloat16Converter().to_float(reinterpret_cast<const uint16_t*>(src), dst, n);
     return;
   }
   if (std::is_same<T, Eigen::half>::value) {
@@ -90,7 +90,7 @@ void ConvertIn(const T* src, Elem* dst, int64_t n) {
 template <typename T, typename Acc>
 void ConvertOut(const Acc* src, T* dst, int64_t n) {
   if constexpr (std::is_same<T, Eigen::bfloat16>::value && std::is_same<Acc, float>::value) {
-    NarrowToBfloat16(src, reinterpret_cast<uint16_t*>(dst), n);
+    SelectBfloat16Converter().from_float(src, reinterpret_cast<uint16_t*>(dst), n);
     return;
   }
   if (std::is_same<T, Eigen::half>::value) {

@@ -27,6 +27,7 @@
 //      grouped shapes of 1 to 8 channels per group and on the shapes above,
 //      computed in one call and in several; a non-finite filter must be
 //      refused, Inf and NaN in dy must match the reference;
+//   5. the bfloat16 row converter chosen here against the portable loops;
 // and prints one line per kernel: which ran, and which were skipped because
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
@@ -42,6 +43,7 @@
 
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/cpu/aligned_buffer.h"
+#include "cc/kernels/cpu/bfloat16_convert.h"
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/isa_tier.h"
@@ -512,6 +514,37 @@ void CheckPixelTable(std::mt19937& rng) {
   }
 }
 
+// 5. The bfloat16 row converters (bfloat16_convert.h) against the portable
+// loops, bit for bit: ties at every rounding position, NaN with payloads and
+// signs, Inf, denormals and random bits, at every length up to 40 (the
+// vector loops' tails).
+void CheckBfloat16Converters(std::mt19937& rng) {
+  const tf_custom_op::Bfloat16Converter& chosen = tf_custom_op::SelectBfloat16Converter();
+  std::vector<uint32_t> bits = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u,
+                                0x7fc00000u, 0xffc00001u, 0x7f800001u, 0xff80ffffu,
+                                0x00000001u, 0x807fffffu, 0x00008000u, 0x00018000u,
+                                0x3f808000u, 0x3f818000u, 0x3f80ffffu, 0x7f7fffffu,
+                                0x7f7f8000u, 0xc0007fffu, 0x40008000u, 0x4000c000u};
+  std::uniform_int_distribution<uint32_t> any;
+  while (bits.size() < 40) bits.push_back(any(rng));
+  bool ok = true;
+  for (size_t n = 0; n <= bits.size(); ++n) {
+    std::vector<float> wide(n), wide_chosen(n);
+    std::memcpy(wide.data(), bits.data(), n * sizeof(float));
+    std::vector<uint16_t> narrow(n), narrow_chosen(n, 0xdead);
+    tf_custom_op::NarrowToBfloat16(wide.data(), narrow.data(), static_cast<int64_t>(n));
+    chosen.from_float(wide.data(), narrow_chosen.data(), static_cast<int64_t>(n));
+    ok = ok && narrow == narrow_chosen;
+    std::vector<float> back(n), back_chosen(n, 7.0f);
+    tf_custom_op::WidenBfloat16(narrow.data(), back.data(), static_cast<int64_t>(n));
+    chosen.to_float(narrow.data(), back_chosen.data(), static_cast<int64_t>(n));
+    ok = ok && std::memcmp(back.data(), back_chosen.data(), n * sizeof(float)) == 0;
+  }
+  Report(ok, "bfloat16 row converters");
+  std::printf("%s bfloat16 row converters (the chosen one against the portable loops)\n",
+              ok ? "RAN " : "FAIL");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -524,6 +557,7 @@ int main(int argc, char** argv) {
   CheckTable("bfloat16", tf_custom_op::Bf16Kernels(), rng);
   CheckTable("float32", tf_custom_op::FewChannelFloatKernels(), rng);
   CheckPixelTable(rng);
+  CheckBfloat16Converters(rng);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

@@ -32,6 +32,21 @@ inline void NarrowToBfloat16(const float* src, uint16_t* dst, int64_t n) {
   }
 }
 
+// The same conversions in vector registers, chosen at run time.
+struct Bfloat16Converter {
+  void (*to_float)(const uint16_t* src, float* dst, int64_t n);
+  void (*from_float)(const float* src, uint16_t* dst, int64_t n);
+};
+
+// The AVX2 converter where the CPU has it (and TF_CUSTOM_OP_ISA allows it),
+// else the portable loops above. Defined in micro_kernel_select.cc.
+const Bfloat16Converter& SelectBfloat16Converter();
+
+#if defined(__x86_64__) || defined(_M_X64)
+// bfloat16_convert_avx2.cc, compiled with -mavx2.
+extern const Bfloat16Converter kAvx2Bfloat16Converter;
+#endif
+
 }  // namespace tf_custom_op
 
 #endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_BFLOAT16_CONVERT_H_

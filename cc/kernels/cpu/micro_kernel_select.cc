@@ -4,6 +4,7 @@
 // To add a kernel: its translation unit with its ISA flags
 // (build_tools/sources.py) and one line in the table of its accumulation and
 // element types below, above the kernels it beats.
+#include "cc/kernels/cpu/bfloat16_convert.h"
 #include "cc/kernels/cpu/float_transpose.h"
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
@@ -152,6 +153,17 @@ const HalfConverter* SelectHalfConverter() {
     return nullptr;
   }();
   return chosen;
+}
+
+const Bfloat16Converter& SelectBfloat16Converter() {
+  static const Bfloat16Converter kPortable = {&WidenBfloat16, &NarrowToBfloat16};
+  static const Bfloat16Converter* chosen = []() -> const Bfloat16Converter* {
+#if TFCO_X86
+    if (TierIsUsable(IsaTier::kAvx2)) return &kAvx2Bfloat16Converter;
+#endif
+    return &kPortable;
+  }();
+  return *chosen;
 }
 
 FloatTransposeFn SelectFloatTranspose() {
