@@ -14,6 +14,7 @@
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
 #include "cc/kernels/op_dtypes.h"
 #include "cc/kernels/cpu/bfloat16_convert.h"
+#include "cc/kernels/cpu/float_transpose.h"
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
@@ -133,6 +134,11 @@ class TensorRowIO final : public RowIO<Acc, Elem> {
     // another, the stage was written a line per element).
     const int64_t plane = p_.out_rows * Q;
     const T* src = dy_ + n * K * plane + row * Q;
+    if constexpr (std::is_same<T, Elem>::value && std::is_same<T, float>::value) {
+      // No conversion: the vectorized transpose (AVX2 8x8 blocks).
+      SelectFloatTranspose()(src, plane, K, Q, stage, K);
+      return stage;
+    }
     for (int64_t k0 = 0; k0 < K; k0 += kTransposeBlock) {
       const int64_t k1 = std::min(K, k0 + kTransposeBlock);
       for (int64_t q0 = 0; q0 < Q; q0 += kTransposeBlock) {
@@ -160,6 +166,10 @@ class TensorRowIO final : public RowIO<Acc, Elem> {
     // NCHW: values[x][c] -> dx[n][c][row][x], in square blocks (as DyRow).
     const int64_t plane = p_.in_rows * W;
     T* dst = dx_ + n * C * plane + row * W;
+    if constexpr (std::is_same<T, Acc>::value && std::is_same<T, float>::value) {
+      SelectFloatTranspose()(values, C, W, C, dst, plane);
+      return;
+    }
     for (int64_t c0 = 0; c0 < C; c0 += kTransposeBlock) {
       const int64_t c1 = std::min(C, c0 + kTransposeBlock);
       for (int64_t x0 = 0; x0 < W; x0 += kTransposeBlock) {
