@@ -13,6 +13,7 @@ two minutes). Longer, randomized runs on demand:
 
     TF_CUSTOM_OP_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz.py
 """
+import dataclasses
 import os
 import sys
 
@@ -23,7 +24,9 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import tf_custom_op
-from tf_custom_op.geometry import explicit_paddings_of, output_size, padding_pairs
+from support.cases import Case
+from tf_custom_op import dtypes
+from tf_custom_op.geometry import explicit_paddings_of, padding_pairs
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _hostile_runner import reference_conv  # noqa: E402
@@ -47,19 +50,12 @@ REFUSALS = ("only supports NHWC", "do not yet support dilation",
 CLEAR_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, ValueError)
 
 
-def _nchw(values):
-    n, h, w, c = values
-    return [n, c, h, w]
-
-
 @st.composite
 def configs(draw):
-    """A valid configuration, described in NHWC terms plus its data format."""
-    cfg = {}
-    cfg["dtype"] = draw(st.sampled_from(
-        ["float32"] * 4 + ["float64", "float16", "bfloat16", "int32"]))
-    cfg["format"] = draw(st.sampled_from(["NHWC"] * 7 + ["NCHW"]))
-    cfg["padding"] = draw(st.sampled_from(["VALID", "SAME", "EXPLICIT"]))
+    """A valid configuration: a Case (support/cases.py) drawn at random."""
+    dtype = draw(st.sampled_from(["float32"] * 4 + ["float64", "float16", "bfloat16", "int32"]))
+    data_format = draw(st.sampled_from(["NHWC"] * 7 + ["NCHW"]))
+    mode = draw(st.sampled_from(["VALID", "SAME", "EXPLICIT"]))
     two_value_sizes = draw(st.sampled_from([False] * 4 + [True]))
     # The 2-value form of input_sizes takes the depth from the filter: no groups.
     groups = 1 if two_value_sizes else draw(st.sampled_from([1] * 9 + [2, 3]))
@@ -70,65 +66,46 @@ def configs(draw):
     strides = [draw(st.sampled_from([1, 1, 2, 2, 3, 5])) for _ in range(2)]
     dilations = [draw(st.sampled_from([1] * 14 + [2, 3])) for _ in range(2)]
     size = [draw(st.integers(1, 11)), draw(st.integers(1, 11))]
-    pads = [[draw(st.integers(0, 3)), draw(st.integers(0, 3))] for _ in range(2)]
-    out = [output_size(n, k, s, d, cfg["padding"], tuple(pad))
-           for n, k, s, d, pad in zip(size, filt, strides, dilations, pads)]
+    pads = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(2))
+    case = dataclasses.replace(
+        Case.forward([batch] + size + [groups * cg], filt + [cg, groups * kg], strides,
+                     pads if mode == "EXPLICIT" else mode, dtype=dtype,
+                     data_format=data_format, dilations=dilations,
+                     seed=draw(st.integers(0, 2**32 - 1))),
+        two_value_sizes=two_value_sizes)
     # Empty results are covered (in child processes) by test_hostile_inputs.py.
-    assume(min(out) >= 1)
-    cfg.update(batch=batch, size=size, groups=groups, cg=cg, kg=kg, filt=filt,
-               strides=strides, dilations=dilations, pads=pads, out=out,
-               two_value_sizes=two_value_sizes,
-               seed=draw(st.integers(0, 2**32 - 1)))
-    return cfg
+    assume(min(case.out_hw()) >= 1)
+    return case
 
 
-def materialize(cfg):
-    """(input_sizes, filter, out_backprop, kwargs) for the op, numpy inputs."""
-    rng = np.random.default_rng(cfg["seed"])
-    depth = cfg["groups"] * cfg["cg"]
-    out_depth = cfg["groups"] * cfg["kg"]
-    np_dtype = DTYPES[cfg["dtype"]].as_numpy_dtype
+def materialize(case):
+    """(input_sizes, filter, out_backprop, kwargs, flat explicit paddings) for
+    the op, numpy inputs."""
+    rng = np.random.default_rng(case.seed)
+    np_dtype = DTYPES[case.dtype].as_numpy_dtype
     # Small integers: exact in every dtype's products, so that float32,
     # float64 and int32 results must match bit for bit.
-    w = rng.integers(-3, 4, size=cfg["filt"] + [cfg["cg"], out_depth]).astype(np_dtype)
-    dy = rng.integers(-3, 4, size=[cfg["batch"]] + cfg["out"] + [out_depth]).astype(np_dtype)
-    sizes = [cfg["batch"]] + cfg["size"] + [depth]
-    strides = [1] + cfg["strides"] + [1]
-    dilations = [1] + cfg["dilations"] + [1]
-    padding = cfg["padding"]
-    explicit = (explicit_paddings_of(cfg["pads"], cfg["format"]) if padding == "EXPLICIT"
-                else [])
-    if cfg["format"] == "NCHW":
-        dy = dy.transpose(0, 3, 1, 2)
-        sizes, strides, dilations = _nchw(sizes), _nchw(strides), _nchw(dilations)
-    if cfg["two_value_sizes"]:
-        sizes = cfg["size"]
-    if explicit:
-        padding_arg = padding_pairs(explicit)
-    else:
-        padding_arg = padding
-    kwargs = dict(strides=strides, padding=padding_arg, data_format=cfg["format"],
-                  dilations=dilations)
-    return np.array(sizes, np.int32), w, dy, kwargs, explicit
+    w = rng.integers(-3, 4, size=case.filter_shape()).astype(np_dtype)
+    dy = rng.integers(-3, 4, size=case.dy_shape()).astype(np_dtype)
+    explicit = (explicit_paddings_of(case.padding, case.data_format)
+                if case.mode() == "EXPLICIT" else [])
+    kwargs = dict(strides=case.strides(), padding=case.padding_arg(),
+                  data_format=case.data_format, dilations=case.dilations())
+    return np.array(case.input_sizes(), np.int32), w, dy, kwargs, explicit
 
 
-def tolerance(cfg, w, dy, kwargs, explicit):
+def tolerance(case, w, dy, kwargs, explicit):
     """Absolute tolerance per element: 0 for exact dtypes; for half and
     bfloat16, a few ulps of the magnitude bound (TF's half path rounds every
     partial sum)."""
-    if cfg["dtype"] in ("float32", "float64", "int32"):
+    if case.dtype not in dtypes.HALF_WIDTH:
         return 0.0
-    eps = 2.0**-10 if cfg["dtype"] == "float16" else 2.0**-7
+    eps = 2.0**-10 if case.dtype == "float16" else 2.0**-7
     abs_ref = reference_conv(
-        _sizes4(cfg), np.abs(w.astype(np.float64)), np.abs(dy.astype(np.float64)),
-        kwargs["strides"], cfg["padding"], explicit, kwargs["dilations"], cfg["format"])
-    terms = cfg["filt"][0] * cfg["filt"][1] * cfg["kg"]
+        case.dx_shape_four(), np.abs(w.astype(np.float64)), np.abs(dy.astype(np.float64)),
+        kwargs["strides"], case.mode(), explicit, kwargs["dilations"], case.data_format)
+    terms = case.k_h * case.k_w * (case.out_depth // case.groups)
     return eps * (terms + 2) * abs_ref
-
-
-def _sizes4(cfg):
-    sizes = [cfg["batch"]] + cfg["size"] + [cfg["groups"] * cfg["cg"]]
-    return _nchw(sizes) if cfg["format"] == "NCHW" else sizes
 
 
 def assert_close(actual, expected, atol, what):
@@ -148,12 +125,12 @@ def assert_close(actual, expected, atol, what):
 @FUZZ_SETTINGS
 @given(cfg=configs())
 def test_valid_configs_match_builtin(cfg):
-    note(repr(cfg))
+    note(str(cfg))
     sizes, w, dy, kwargs, explicit = materialize(cfg)
     ours = tf_custom_op.conv2d_backprop_input(sizes, w, dy, **kwargs).numpy()
     atol = tolerance(cfg, w, dy, kwargs, explicit)
-    ref = reference_conv(_sizes4(cfg), w, dy, kwargs["strides"], cfg["padding"], explicit,
-                         kwargs["dilations"], cfg["format"])
+    ref = reference_conv(cfg.dx_shape_four(), w, dy, kwargs["strides"], cfg.mode(), explicit,
+                         kwargs["dilations"], cfg.data_format)
     assert_close(ours, ref, atol, "ours vs float64 reference")
     try:
         builtin = tf.compat.v1.nn.conv2d_backprop_input(sizes, w, dy, **kwargs).numpy()
@@ -177,9 +154,9 @@ MUTATIONS = [
 @given(cfg=configs(), mutation=st.sampled_from(MUTATIONS), delta=st.sampled_from([-1, 1, 2]),
        eager=st.booleans())
 def test_invalid_configs_raise(cfg, mutation, delta, eager):
-    note(f"{mutation} {delta} {cfg!r}")
+    note(f"{mutation} {delta} {cfg}")
     sizes, w, dy, kwargs, explicit = materialize(cfg)
-    nchw = cfg["format"] == "NCHW"
+    nchw = cfg.nchw()
     axis = {"N": 0, "H": 2 if nchw else 1, "W": 3 if nchw else 2, "C": 1 if nchw else 3}
     strides, dilations = list(kwargs["strides"]), list(kwargs["dilations"])
     if mutation in ("rows", "cols"):
@@ -189,18 +166,18 @@ def test_invalid_configs_raise(cfg, mutation, delta, eager):
         shape[dim] += delta
         dy = np.zeros(shape, dy.dtype)
     elif mutation == "batch":
-        assume(not cfg["two_value_sizes"] and dy.shape[0] + delta >= 0)
+        assume(not cfg.two_value_sizes and dy.shape[0] + delta >= 0)
         sizes = sizes.copy()
         sizes[0] = dy.shape[0] + delta
     elif mutation == "out_depth":
         assume(w.shape[3] + delta >= 0)
         w = np.zeros(list(w.shape[:3]) + [w.shape[3] + delta], w.dtype)
     elif mutation == "in_depth":
-        assume(cfg["cg"] > 1 and not cfg["two_value_sizes"])
+        assume(cfg.filter_depth > 1 and not cfg.two_value_sizes)
         sizes = sizes.copy()
         sizes[axis["C"]] += 1
     elif mutation == "groups_out":
-        assume(cfg["groups"] > 1)
+        assume(cfg.groups > 1)
         k = w.shape[3] + 1
         w = np.zeros(list(w.shape[:3]) + [k], w.dtype)
         shape = list(dy.shape)

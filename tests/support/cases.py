@@ -69,6 +69,10 @@ class Case:
             return [self.in_h, self.in_w]
         return self.four(self.batch, self.in_h, self.in_w, self.in_depth)
 
+    def dx_shape_four(self):
+        """dx's 4-D shape in the case's layout, whatever form input_sizes takes."""
+        return self.four(self.batch, self.in_h, self.in_w, self.in_depth)
+
     def dx_shape(self):
         """The result's full shape (the 2-value form takes the filter's depth)."""
         if self.two_value_sizes:
