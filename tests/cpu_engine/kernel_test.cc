@@ -529,16 +529,18 @@ void CheckBfloat16Converters(std::mt19937& rng) {
   while (bits.size() < 40) bits.push_back(any(rng));
   bool ok = true;
   for (size_t n = 0; n <= bits.size(); ++n) {
-    std::vector<float> wide(n), wide_chosen(n);
+    // One element more than converted: the vectors are never empty (a null
+    // pointer must not reach memcpy), and the extra one must stay untouched.
+    std::vector<float> wide(n + 1);
     std::memcpy(wide.data(), bits.data(), n * sizeof(float));
-    std::vector<uint16_t> narrow(n), narrow_chosen(n, 0xdead);
+    std::vector<uint16_t> narrow(n + 1, 0xdead), narrow_chosen(n + 1, 0xdead);
     tf_custom_op::NarrowToBfloat16(wide.data(), narrow.data(), static_cast<int64_t>(n));
     chosen.from_float(wide.data(), narrow_chosen.data(), static_cast<int64_t>(n));
     ok = ok && narrow == narrow_chosen;
-    std::vector<float> back(n), back_chosen(n, 7.0f);
+    std::vector<float> back(n + 1, 7.0f), back_chosen(n + 1, 7.0f);
     tf_custom_op::WidenBfloat16(narrow.data(), back.data(), static_cast<int64_t>(n));
     chosen.to_float(narrow.data(), back_chosen.data(), static_cast<int64_t>(n));
-    ok = ok && std::memcmp(back.data(), back_chosen.data(), n * sizeof(float)) == 0;
+    ok = ok && std::memcmp(back.data(), back_chosen.data(), (n + 1) * sizeof(float)) == 0;
   }
   Report(ok, "bfloat16 row converters");
   std::printf("%s bfloat16 row converters (the chosen one against the portable loops)\n",
