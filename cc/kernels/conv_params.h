@@ -32,6 +32,18 @@ struct ConvProblem {
   int64_t pad_top, pad_bottom, pad_left, pad_right;
 };
 
+// Multiply-adds that one dx row (n, h) costs on average, counting the taps a
+// phase decomposition gives each pixel (R*S / (stride_rows * stride_cols),
+// a stride beyond the map's size giving fewer phases): what the CPU engines
+// size their parallel work items by.
+inline double MacsPerDxRow(const ConvProblem& p) {
+  const int64_t phase_rows = p.stride_rows < p.in_rows ? p.stride_rows : p.in_rows;
+  const int64_t phase_cols = p.stride_cols < p.in_cols ? p.stride_cols : p.in_cols;
+  const double taps_per_pixel = static_cast<double>(p.filter_rows) * p.filter_cols /
+                                (static_cast<double>(phase_rows) * phase_cols);
+  return p.in_cols * taps_per_pixel * p.in_depth * p.out_depth_per_group;
+}
+
 }  // namespace tf_custom_op
 
 #endif  // TF_CUSTOM_OP_CC_KERNELS_CONV_PARAMS_H_

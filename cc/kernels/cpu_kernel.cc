@@ -201,6 +201,34 @@ WorkerPool PoolOf(OpKernelContext* ctx) {
   return pool;
 }
 
+// The filter as engine elements: the tensor itself where it holds them,
+// else converted into `buffer`, in the thread pool, in slices of
+// kFilterSlice elements. Done serially into a fresh (zeroed, page-faulted)
+// vector this was 2.4% of a bfloat16 dcgan64_g2 call on 2 threads (a
+// 2M-element filter), an Amdahl bound of 38x at 64 cores.
+template <typename T, typename Elem>
+const Elem* FilterElements(const WorkerPool& pool, RunTimer* timer, const Tensor& filter,
+                           PooledBuffer* buffer) {
+  const T* data = filter.flat<T>().data();
+  if constexpr (kSameBits<T, Elem>) {
+    return reinterpret_cast<const Elem*>(data);
+  } else {
+    constexpr int64_t kFilterSlice = 1 << 16;
+    const int64_t n = filter.NumElements();
+    *buffer = PooledBuffer(static_cast<size_t>(n) * sizeof(Elem));
+    Elem* converted = static_cast<Elem*>(buffer->data());
+    timer->Parallel([&] {
+      ParallelForBlocks(pool, (n + kFilterSlice - 1) / kFilterSlice,
+                        static_cast<double>(kFilterSlice), 1, [&](int64_t b, int64_t e) {
+                          const int64_t first = b * kFilterSlice;
+                          const int64_t last = std::min(n, e * kFilterSlice);
+                          ConvertIn(data + first, converted + first, last - first);
+                        });
+    });
+    return converted;
+  }
+}
+
 template <typename T, typename Acc, typename Elem>
 void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
@@ -209,29 +237,8 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   const WorkerPool pool = PoolOf(ctx);
   GatherEngine<Acc, Elem> engine(p, kernel);
   // Other dtypes are converted first (PackParts reads HWIO elements).
-  const T* filter_data = filter.flat<T>().data();
-  // From the buffer pool (buffer_pool.h): a fresh vector was zeroed and
-  // page-faulted outside the thread pool on every call.
-  PooledBuffer filter_elements;
-  if (!kSameBits<T, Elem>) {
-    // In the thread pool, in slices of kFilterSlice elements: done serially
-    // this was 2.4% of a bfloat16 dcgan64_g2 call on 2 threads (a 2M-element
-    // filter), an Amdahl bound of 38x at 64 cores.
-    constexpr int64_t kFilterSlice = 1 << 16;
-    const int64_t n = filter.NumElements();
-    filter_elements = PooledBuffer(static_cast<size_t>(n) * sizeof(Elem));
-    Elem* converted = static_cast<Elem*>(filter_elements.data());
-    timer.Parallel([&] {
-      ParallelForBlocks(pool, (n + kFilterSlice - 1) / kFilterSlice,
-                        static_cast<double>(kFilterSlice), 1, [&](int64_t b, int64_t e) {
-                          const int64_t first = b * kFilterSlice;
-                          const int64_t last = std::min(n, e * kFilterSlice);
-                          ConvertIn(filter_data + first, converted + first, last - first);
-                        });
-    });
-  }
-  const Elem* filter_hwio = kSameBits<T, Elem> ? reinterpret_cast<const Elem*>(filter_data)
-                                               : static_cast<const Elem*>(filter_elements.data());
+  PooledBuffer converted;
+  const Elem* filter_hwio = FilterElements<T, Elem>(pool, &timer, filter, &converted);
   // Packing runs in the thread pool too: a batch-1 layer with a 33 MB
   // filter spent a third of its time packing on one thread. A copied
   // element is counted as a multiply-add for sizing the shards.
@@ -273,26 +280,22 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
 }
 
 // Grouped layers with few channels per group: the pixel-vector engine
-// (pixel_engine.h). Returns false, having written nothing, when the filter
-// holds Inf or NaN: the gather engine then skips the taps outside dy.
+// (pixel_engine.h). Returns false, having written nothing, where it does not
+// serve: its transposed rows would not fit its cache, or the filter holds
+// Inf or NaN (the gather engine then skips the taps outside dy).
 template <typename T>
 bool RunPixelEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                     const PixelKernel& kernel, const Tensor& filter,
                     const Tensor& out_backprop, Tensor* in_backprop) {
+  PixelEngine engine(p, kernel);
+  if (!engine.RowsFitCache()) return false;
   RunTimer timer;  // what runs outside the thread pool, for the benchmark
   const WorkerPool pool = PoolOf(ctx);
-  PixelEngine engine(p, kernel);
   // The filter of such a layer is small (C_g <= 8): packed on one thread.
-  const T* filter_data = filter.flat<T>().data();
-  bool finite;
-  if constexpr (std::is_same<T, float>::value) {
-    finite = engine.PackFilter(filter_data);
-  } else {
-    std::vector<float> widened(static_cast<size_t>(filter.NumElements()));
-    ConvertIn(filter_data, widened.data(), filter.NumElements());
-    finite = engine.PackFilter(widened.data());
+  PooledBuffer converted;
+  if (!engine.PackFilter(FilterElements<T, float>(pool, &timer, filter, &converted))) {
+    return false;
   }
-  if (!finite) return false;
   const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
                                         in_backprop->flat<T>().data());
   timer.Parallel([&] {
@@ -313,9 +316,9 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
     // The plan for the shape: few channels per group leave most lanes of a
     // channel-vector tile idle. Grouped layers put pixels in the lanes;
     // others with C <= kFewChannels vectorize over k.
-    const PixelKernel& pixels = SelectFloatPixelKernel();
-    if (PixelEngine::Suits(p, pixels) &&
-        RunPixelEngine<T>(ctx, nchw, p, pixels, filter, out_backprop, in_backprop)) {
+    if (PixelEngine::ShapeSuits(p) &&
+        RunPixelEngine<T>(ctx, nchw, p, SelectFloatPixelKernel(), filter, out_backprop,
+                          in_backprop)) {
       return;
     }
     if (p.filter_depth <= kFewChannels) {

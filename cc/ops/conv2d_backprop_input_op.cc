@@ -21,7 +21,9 @@ std::string DtypeAttr() {
       TF_CUSTOM_OP_DTYPES(TFCO_ATTR_NAME)
 #undef TFCO_ATTR_NAME
   };
-  for (const char* name : names) attr += std::string(attr.size() > 4 ? ", " : "") + name;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+    attr += std::string(i ? ", " : "") + names[i];
+  }
   return attr + "}";
 }
 

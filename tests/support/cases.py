@@ -67,7 +67,7 @@ class Case:
     def input_sizes(self):
         if self.two_value_sizes:
             return [self.in_h, self.in_w]
-        return self.four(self.batch, self.in_h, self.in_w, self.in_depth)
+        return self.dx_shape_four()
 
     def dx_shape_four(self):
         """dx's 4-D shape in the case's layout, whatever form input_sizes takes."""

@@ -71,12 +71,7 @@ void GatherEngine<Acc, Elem>::SkipZeroRowTile(int64_t taps, int64_t depth,
 
 template <typename Acc, typename Elem>
 double GatherEngine<Acc, Elem>::MacsPerRowUnit() const {
-  const double taps_per_pixel =
-      static_cast<double>(params_.filter_rows) * params_.filter_cols /
-      (static_cast<double>(std::min(params_.stride_rows, params_.in_rows)) *
-       std::min(params_.stride_cols, params_.in_cols));
-  return params_.in_cols * taps_per_pixel * params_.in_depth *
-         params_.out_depth_per_group;
+  return MacsPerDxRow(params_);
 }
 
 template <typename Acc, typename Elem>

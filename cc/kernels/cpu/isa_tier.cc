@@ -1,5 +1,6 @@
 #include "cc/kernels/cpu/isa_tier.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -81,16 +82,26 @@ bool CpuHasFeatures(uint32_t features) {
   return true;
 }
 
+// TF_CUSTOM_OP_ISA, or nullptr when it is unset or empty.
+const char* CapName() {
+  const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
+  return cap != nullptr && *cap != '\0' ? cap : nullptr;
+}
+
+// The tier line called `name`, or nullptr.
+const TierLine* TierNamed(const char* name) {
+  for (const TierLine& line : kTiers) {
+    if (std::strcmp(name, line.name) == 0) return &line;
+  }
+  return nullptr;
+}
+
 // The features TF_CUSTOM_OP_ISA allows (every feature when unset or unknown:
 // IsaCapProblem reports an unknown name).
 uint32_t CapFeatures() {
-  const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
-  if (cap != nullptr && *cap != '\0') {
-    for (const TierLine& line : kTiers) {
-      if (std::strcmp(cap, line.name) == 0) return line.features;
-    }
-  }
-  return ~uint32_t{0};
+  const char* cap = CapName();
+  const TierLine* line = cap != nullptr ? TierNamed(cap) : nullptr;
+  return line != nullptr ? line->features : ~uint32_t{0};
 }
 
 }  // namespace
@@ -110,16 +121,14 @@ bool CpuSupportsTier(IsaTier tier) {
 
 bool TierIsUsable(IsaTier tier) {
   static const uint32_t cap = CapFeatures();
-  static const auto usable = [] {
-    struct Usable {
-      bool tier[kIsaTierCount];
-    } out{};
+  static const std::array<bool, kIsaTierCount> usable = [] {
+    std::array<bool, kIsaTierCount> out{};
     for (int i = 0; i < kIsaTierCount; ++i) {
-      out.tier[i] = CpuSupportsTier(static_cast<IsaTier>(i)) && (kTiers[i].features & ~cap) == 0;
+      out[i] = CpuSupportsTier(static_cast<IsaTier>(i)) && (kTiers[i].features & ~cap) == 0;
     }
     return out;
   }();
-  return usable.tier[static_cast<int>(tier)];
+  return usable[static_cast<int>(tier)];
 }
 
 IsaTier MaxUsableTier() {
@@ -132,13 +141,10 @@ IsaTier MaxUsableTier() {
 
 const char* IsaCapProblem() {
   static const std::string problem = []() -> std::string {
-    const char* cap = std::getenv("TF_CUSTOM_OP_ISA");
-    if (cap == nullptr || *cap == '\0') return "";
+    const char* cap = CapName();
+    if (cap == nullptr || TierNamed(cap) != nullptr) return "";
     std::string valid;
-    for (int i = 0; i < kIsaTierCount; ++i) {
-      if (std::strcmp(cap, kTiers[i].name) == 0) return "";
-      valid += std::string(i ? ", " : "") + kTiers[i].name;
-    }
+    for (int i = 0; i < kIsaTierCount; ++i) valid += std::string(i ? ", " : "") + kTiers[i].name;
     return std::string("TF_CUSTOM_OP_ISA=") + cap +
            " names no instruction-set tier of tf_custom_op; valid values: " + valid +
            " (or unset it to use the best tier this CPU has)";

@@ -52,8 +52,8 @@ std::string Describe() {
       TF_CUSTOM_OP_DTYPES(TFCO_DTYPE_NAME)
 #undef TFCO_DTYPE_NAME
   };
-  for (const char* name : dtypes) {
-    json += std::string(name == dtypes[0] ? "" : ", ") + "\"" + name + "\"";
+  for (size_t i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); ++i) {
+    json += std::string(i ? ", " : "") + "\"" + dtypes[i] + "\"";
   }
   json += "], \"tier\": \"";
   json += IsaTierName(MaxUsableTier());

@@ -1,10 +1,10 @@
 #include "cc/kernels/cpu/pixel_engine.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "cc/kernels/cpu/buffer_pool.h"
+#include "cc/kernels/cpu/element_types.h"
 
 namespace tf_custom_op {
 namespace {
@@ -58,11 +58,13 @@ PixelEngine::PixelEngine(const ConvProblem& params, const PixelKernel& kernel)
   slots_ = rows.highest - rows.lowest + 2;
 }
 
-bool PixelEngine::Suits(const ConvProblem& p, const PixelKernel& kernel) {
-  if (p.groups <= 1 || p.filter_depth > kPixelMaxChannels) return false;
-  const PixelEngine probe(p, kernel);
-  const double bytes = static_cast<double>(probe.slots_) * p.out_depth * probe.row_stride_ *
-                       sizeof(float);
+bool PixelEngine::ShapeSuits(const ConvProblem& p) {
+  return p.groups > 1 && p.filter_depth <= kPixelMaxChannels;
+}
+
+bool PixelEngine::RowsFitCache() const {
+  const double bytes =
+      static_cast<double>(slots_) * params_.out_depth * row_stride_ * sizeof(float);
   return bytes <= static_cast<double>(kPixelRowCacheBytes);
 }
 
@@ -78,7 +80,7 @@ bool PixelEngine::PackFilter(const float* filter_hwio) {
       for (int64_t k = 0; k < kg; ++k) {
         for (int64_t c = 0; c < cg; ++c) {
           const float v = filter_hwio[(rs * cg + c) * K + g * kg + k];
-          finite = finite && std::isfinite(v);
+          finite = finite && IsFiniteElement(v);
           *dst++ = v;
         }
       }
@@ -87,13 +89,7 @@ bool PixelEngine::PackFilter(const float* filter_hwio) {
   return finite;
 }
 
-double PixelEngine::MacsPerRowUnit() const {
-  const double taps_per_pixel =
-      static_cast<double>(params_.filter_rows) * params_.filter_cols /
-      (static_cast<double>(std::min(params_.stride_rows, params_.in_rows)) *
-       std::min(params_.stride_cols, params_.in_cols));
-  return params_.in_cols * taps_per_pixel * params_.in_depth * params_.out_depth_per_group;
-}
+double PixelEngine::MacsPerRowUnit() const { return MacsPerDxRow(params_); }
 
 int64_t PixelEngine::MinRowsPerCall() const {
   return kRowsPerHaloRow * (slots_ - 1) * std::min(params_.stride_rows, params_.in_rows);

@@ -35,10 +35,10 @@ constexpr int64_t kPixelRowCacheBytes = 16 << 20;
 
 class PixelEngine {
  public:
-  // Whether this plan should serve `p`: more than one group, at most
-  // kPixelMaxChannels channels per group, and transposed rows that fit
-  // kPixelRowCacheBytes.
-  static bool Suits(const ConvProblem& p, const PixelKernel& kernel);
+  // Whether this plan suits the shape of `p`: more than one group, at most
+  // kPixelMaxChannels channels per group (cheap: checked before building an
+  // engine).
+  static bool ShapeSuits(const ConvProblem& p);
 
   // `params` must describe a validated, non-empty problem (every size > 0).
   PixelEngine(const ConvProblem& params, const PixelKernel& kernel);
@@ -59,6 +59,10 @@ class PixelEngine {
   void ComputeRows(const RowIO<float>& io, int64_t begin, int64_t end) const;
 
   const PixelKernel& kernel() const { return kernel_; }
+
+  // Whether the transposed dy rows a call keeps fit kPixelRowCacheBytes (a
+  // plan for ShapeSuits problems only where they do).
+  bool RowsFitCache() const;
 
  private:
   struct Scratch;
