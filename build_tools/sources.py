@@ -23,6 +23,7 @@ TF_SOURCES = [
 # TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.
 PLAIN_SOURCES = [
     "cc/kernels/cpu/buffer_pool.cc",
+    "cc/kernels/cpu/conv_algorithm.cc",
     "cc/kernels/cpu/filter_packing.cc",
     "cc/kernels/cpu/float_transpose.cc",
     "cc/kernels/cpu/gather_engine.cc",
@@ -34,6 +35,8 @@ PLAIN_SOURCES = [
     "cc/kernels/cpu/micro_kernel_select.cc",
     "cc/kernels/cpu/pixel_engine.cc",
     "cc/kernels/cpu/run_timing.cc",
+    "cc/kernels/cpu/winograd_engine.cc",
+    "cc/kernels/cpu/winograd_transform.cc",
 ]
 
 # Sources with instruction-set flags of their own (x86-64 only); chosen at

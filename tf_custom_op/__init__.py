@@ -9,6 +9,7 @@ MetaGraph using the op can be loaded right after `import tf_custom_op`); a
 missing or mismatched library is reported on first use instead (see `_loader`).
 """
 from tf_custom_op import _gradients  # noqa: F401  (registers the gradient)
+from tf_custom_op.algorithms import algorithm, current_algorithm
 from tf_custom_op._loader import OP_NAME, OpLibraryError, build_info, library_path, op_module
 from tf_custom_op.ops import conv2d_backprop_input, convert_padding
 # Drop-in layer: conv2d_transpose (TF2 and TF1 signatures) and patching.
@@ -31,10 +32,12 @@ except Exception:  # pylint: disable=broad-except
 __all__ = [
     "OP_NAME",
     "OpLibraryError",
+    "algorithm",
     "build_info",
     "conv2d_backprop_input",
     "conv2d_transpose",
     "conv2d_transpose_v1",
+    "current_algorithm",
     "convert_padding",
     "is_patched",
     "library_path",

@@ -73,19 +73,34 @@ def op_module():
                 raise OpLibraryError(
                     f"tf_custom_op: could not load {path} into TensorFlow {tf.__version__}: "
                     f"{err}. {_REBUILD_HINT}") from err
-            _check_isa_cap(path)
+            _check_environment(path)
             _module = module
     return _module
 
 
-def _check_isa_cap(path):
-    """Raises when TF_CUSTOM_OP_ISA names no tier (the library's own list)."""
+def _check_environment(path):
+    """Raises when TF_CUSTOM_OP_ISA names no tier or TF_CUSTOM_OP_ALGORITHM no
+    algorithm (the library's own lists)."""
     import ctypes
-    problem_fn = ctypes.CDLL(path).tf_custom_op_isa_cap_problem
-    problem_fn.restype = ctypes.c_char_p
-    problem = problem_fn()
-    if problem:
-        raise OpLibraryError("tf_custom_op: " + problem.decode())
+    library = ctypes.CDLL(path)
+    for name in ("tf_custom_op_isa_cap_problem", "tf_custom_op_algorithm_env_problem"):
+        problem_fn = getattr(library, name)
+        problem_fn.restype = ctypes.c_char_p
+        problem = problem_fn()
+        if problem:
+            raise OpLibraryError("tf_custom_op: " + problem.decode())
+
+
+def cpu_algorithm(problem):
+    """"winograd" or "direct": what the float32 CPU kernel runs under the
+    "auto" setting (and TF_CUSTOM_OP_ALGORITHM) for `problem`, a sequence of
+    the 20 ConvProblem fields in their C++ order (cc/kernels/conv_params.h)."""
+    import ctypes
+    op_module()
+    choose = ctypes.CDLL(library_path()).tf_custom_op_cpu_algorithm
+    choose.restype = ctypes.c_char_p
+    fields = (ctypes.c_int64 * 20)(*[int(v) for v in problem])
+    return choose(fields).decode()
 
 
 def raw_op():

@@ -22,7 +22,7 @@ try:  # private; fall back to "never in XLA" if a future TF moves it
 except ImportError:  # pragma: no cover
     _cf_util = None
 
-from tf_custom_op import _builtins, _loader
+from tf_custom_op import _builtins, _loader, algorithms
 
 _xla_graphs = weakref.WeakSet()
 
@@ -104,4 +104,4 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
         _counts["builtin"] += 1
         return _builtins.conv2d_backprop_input(**kwargs)
     _counts["custom"] += 1
-    return _loader.raw_op()(**kwargs)
+    return _loader.raw_op()(**kwargs, algorithm=algorithms.current_algorithm())

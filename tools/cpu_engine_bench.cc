@@ -5,7 +5,10 @@
 //   make cpu-engine-bench   (builds build/cpu_engine_bench; the portable kernels
 //                            with baseline flags, as in the library)
 //   build/cpu_engine_bench N H W C R S K stride [portable] [g<groups>] [pixels]
-//     (g<groups>: grouped; pixels: the pixel-vector engine, pixel_engine.h)
+//                          [winograd]
+//     (g<groups>: grouped; pixels: the pixel-vector engine, pixel_engine.h;
+//     winograd: the Winograd engine, winograd_engine.h; rates are counted
+//     in the direct convolution's FLOPs, so they compare across engines)
 //   build/cpu_engine_bench peak
 //
 // `peak` measures this core's float FMA peak at 256 and (where it has them)
@@ -28,6 +31,7 @@
 #include "cc/kernels/cpu/gather_engine.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 #include "cc/kernels/cpu/pixel_engine.h"
+#include "cc/kernels/cpu/winograd_engine.h"
 #include "tests/native_common/conv_case.h"
 
 using tf_custom_op::AlignedBuffer;
@@ -88,11 +92,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   tf_custom_op::testing::ConvCase shape{};
-  bool portable = false, pixels = false;
+  bool portable = false, pixels = false, winograd = false;
   shape.groups = 1;
   for (int i = 9; i < argc; ++i) {
     if (std::strcmp(argv[i], "portable") == 0) portable = true;
     if (std::strcmp(argv[i], "pixels") == 0) pixels = true;
+    if (std::strcmp(argv[i], "winograd") == 0) winograd = true;
     if (argv[i][0] == 'g') shape.groups = std::atol(argv[i] + 1);
   }
   shape.n = std::atol(argv[1]);
@@ -133,6 +138,28 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: %.2f ms, %.1f GFLOP/s (1 thread, CPU time, best of 5)\n", pk.name,
                 best * 1e3, flops / best / 1e9);
+    return 0;
+  }
+  if (winograd) {
+    if (!tf_custom_op::WinogradEngine::ShapeSuits(p)) {
+      std::fprintf(stderr, "the Winograd engine does not serve this shape\n");
+      return 2;
+    }
+    const tf_custom_op::WinogradKernel& transforms =
+        portable ? tf_custom_op::PortableWinogradKernel() : tf_custom_op::SelectFloatWinogradKernel();
+    double fraction = 0.0;
+    for (int rep = 0; rep < 5; ++rep) {
+      const double start = ThreadSeconds();
+      tf_custom_op::WinogradEngine engine(p, kernel, transforms);
+      engine.PackParts(w.data(), 0, engine.NumPackParts());
+      tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
+      engine.ComputeRows(io, w.data(), 0, engine.NumRowUnits());
+      best = std::min(best, ThreadSeconds() - start);
+      fraction = engine.GemmFraction();
+    }
+    std::printf("%s + %s: %.2f ms, %.1f GFLOP/s direct-equivalent (GEMM %.2f of direct's "
+                "multiply-adds; 1 thread, CPU time, best of 5)\n",
+                transforms.name, kernel.name, best * 1e3, flops / best / 1e9, fraction);
     return 0;
   }
   for (int rep = 0; rep < 5; ++rep) {

@@ -189,6 +189,13 @@ absl::Status ParseConvAttrs(tensorflow::OpKernelConstruction* ctx,
   }
   TF_RETURN_IF_ERROR(
       ctx->GetAttr("explicit_paddings", &attrs->explicit_paddings));
+  // Graphs written before the attribute existed do not carry it.
+  std::string algorithm = "auto";
+  if (ctx->HasAttr("algorithm")) TF_RETURN_IF_ERROR(ctx->GetAttr("algorithm", &algorithm));
+  if (!ParseConvAlgorithm(algorithm.c_str(), &attrs->algorithm)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Unknown algorithm: ", algorithm, " (auto, direct or winograd)"));
+  }
   return CheckPaddingAttrs(*attrs);
 }
 

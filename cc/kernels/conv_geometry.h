@@ -9,6 +9,7 @@
 
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/conv_algorithm.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/tensor.h"
 #include "tensorflow/core/framework/tensor_shape.h"
@@ -22,6 +23,7 @@ struct ConvAttrs {
   int64_t dilation_rows = 1, dilation_cols = 1;
   PaddingKind padding = PaddingKind::kValid;
   std::vector<int64_t> explicit_paddings;  // 8 values when kExplicit
+  ConvAlgorithm algorithm = ConvAlgorithm::kAuto;  // the CPU kernel's choice
 };
 
 // Reads and checks the attributes (TF checks them in the kernel's

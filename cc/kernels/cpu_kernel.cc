@@ -24,6 +24,7 @@
 #include "cc/kernels/cpu/parallel_rows.h"
 #include "cc/kernels/cpu/pixel_engine.h"
 #include "cc/kernels/cpu/run_timing.h"
+#include "cc/kernels/cpu/winograd_engine.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
 
@@ -306,6 +307,35 @@ bool RunPixelEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   return true;
 }
 
+// The Winograd engine (winograd_engine.h). Returns false, having written
+// nothing, when the filter holds Inf or NaN (the direct engine then skips
+// the taps outside dy, as TensorFlow does).
+template <typename T>
+bool RunWinogradEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
+                       const Tensor& filter, const Tensor& out_backprop, Tensor* in_backprop) {
+  RunTimer timer;  // what runs outside the thread pool, for the benchmark
+  const WorkerPool pool = PoolOf(ctx);
+  WinogradEngine engine(p, SelectFloatKernel(), SelectFloatWinogradKernel());
+  PooledBuffer converted;
+  const float* filter_hwio = FilterElements<T, float>(pool, &timer, filter, &converted);
+  std::atomic<bool> finite{true};
+  timer.Parallel([&] {
+    ParallelForBlocks(pool, engine.NumPackParts(), engine.PackPartWork(), 1,
+                      [&](int64_t b, int64_t e) {
+                        if (!engine.PackParts(filter_hwio, b, e)) finite = false;
+                      });
+  });
+  if (!finite.load()) return false;
+  const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
+                                        in_backprop->flat<T>().data());
+  timer.Parallel([&] {
+    ParallelForBlocks(pool, engine.NumRowUnits(), engine.MacsPerRowUnit(),
+                      engine.MinRowsPerCall(),
+                      [&](int64_t b, int64_t e) { engine.ComputeRows(io, filter_hwio, b, e); });
+  });
+  return true;
+}
+
 template <typename T>
 void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
               const ConvProblem& p, const Tensor& filter,
@@ -313,6 +343,12 @@ void RunOnCpu(OpKernelContext* ctx, const ConvAttrs& attrs,
   const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
   using Acc = typename AccumulatorOf<T>::type;
   if constexpr (std::is_same<Acc, float>::value) {
+    // Fewer multiplications where the algorithm setting and the shape allow
+    // (WinogradEngine::Chosen: the selection rule and its measurements).
+    if (WinogradEngine::Selected(p, attrs.algorithm) &&
+        RunWinogradEngine<T>(ctx, nchw, p, filter, out_backprop, in_backprop)) {
+      return;
+    }
     // The plan for the shape: few channels per group leave most lanes of a
     // channel-vector tile idle. Grouped layers put pixels in the lanes;
     // others with C <= kFewChannels vectorize over k.
@@ -346,9 +382,11 @@ struct BackpropInputLauncher<CPUDevice, T> {
                   const ConvProblem& params, const Tensor& filter,
                   const Tensor& out_backprop, Tensor* in_backprop) {
     // A graph may call the raw op without the Python loader's check.
-    if (const char* problem = IsaCapProblem()) {
-      ctx->CtxFailure(__FILE__, __LINE__, absl::InvalidArgumentError(problem));
-      return;
+    for (const char* problem : {IsaCapProblem(), AlgorithmEnvProblem()}) {
+      if (problem != nullptr) {
+        ctx->CtxFailure(__FILE__, __LINE__, absl::InvalidArgumentError(problem));
+        return;
+      }
     }
     RunOnCpu<T>(ctx, attrs, params, filter, out_backprop, in_backprop);
   }

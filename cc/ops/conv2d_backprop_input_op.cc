@@ -47,12 +47,19 @@ REGISTER_OP("TfCustomOp>Conv2DBackpropInput")
     .Attr("explicit_paddings: list(int) = []")
     .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
     .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attr("algorithm: {'auto', 'direct', 'winograd'} = 'auto'")
     .SetShapeFn(::tensorflow::shape_inference::Conv2DBackpropInputShape)
     .Doc(R"doc(
 Gradient of a 2-D convolution with respect to its input: the same contract as
 Conv2DBackpropInput, computed by tf_custom_op's own CPU and GPU kernels
 (phase-decomposed gather; grouped, dilated and explicitly padded convolutions
 in both data formats and all five dtypes).
+
+algorithm: "auto" lets the CPU kernel choose per shape (Winograd where it is
+  chosen, within the documented error bound); "direct" forces direct
+  convolution; "winograd" uses Winograd wherever the shape allows it. Where
+  "auto", the TF_CUSTOM_OP_ALGORITHM environment variable decides. The GPU
+  kernel is direct whatever this says.
 )doc");
 
 }  // namespace tf_custom_op

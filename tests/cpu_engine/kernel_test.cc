@@ -36,6 +36,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -50,6 +51,8 @@
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/nhwc_row_io.h"
 #include "cc/kernels/cpu/pixel_engine.h"
+#include "cc/kernels/cpu/winograd_engine.h"
+#include "cc/kernels/cpu/winograd_transform.h"
 #include "tests/native_common/conv_case.h"
 #include "tests/native_common/non_finite_cases.h"
 
@@ -259,11 +262,13 @@ void RandomOperands(const ConvProblem& p, std::mt19937& rng, const Poison& poiso
 }
 
 // dx from a direct loop over the convolution in IEEE double, skipping taps
-// outside dy as TensorFlow does, compared with `dx`.
+// outside dy as TensorFlow does, with the sum of |terms| of each value.
 template <typename Acc, typename Elem>
-bool MatchesReference(const ConvProblem& p, const std::vector<Elem>& w,
-                      const std::vector<Elem>& dy, AlignedBuffer<Acc>& dx) {
-  std::vector<double> want(dx.size(), 0.0), magnitude(dx.size(), 0.0);
+void ReferenceDx(const ConvProblem& p, const std::vector<Elem>& w, const std::vector<Elem>& dy,
+                 std::vector<double>* want, std::vector<double>* magnitude) {
+  const size_t size = static_cast<size_t>(p.batch * p.in_rows * p.in_cols * p.in_depth);
+  want->assign(size, 0.0);
+  magnitude->assign(size, 0.0);
   for (int64_t n = 0; n < p.batch; ++n)
     for (int64_t q = 0; q < p.out_rows; ++q)
       for (int64_t c = 0; c < p.out_cols; ++c)
@@ -281,10 +286,18 @@ bool MatchesReference(const ConvProblem& p, const std::vector<Elem>& w,
                       Value<Acc>(w[((r * p.filter_cols + t) * p.filter_depth + ci) * p.out_depth + k]);
                   const int64_t at = ((n * p.in_rows + h) * p.in_cols + x) * p.in_depth +
                                      g * p.filter_depth + ci;
-                  want[at] += term;
-                  magnitude[at] += std::fabs(term);
+                  (*want)[at] += term;
+                  (*magnitude)[at] += std::fabs(term);
                 }
           }
+}
+
+// The engine's dx against ReferenceDx, within float accumulation in any order.
+template <typename Acc, typename Elem>
+bool MatchesReference(const ConvProblem& p, const std::vector<Elem>& w,
+                      const std::vector<Elem>& dy, AlignedBuffer<Acc>& dx) {
+  std::vector<double> want, magnitude;
+  ReferenceDx<Acc>(p, w, dy, &want, &magnitude);
   bool ok = true;
   for (size_t i = 0; i < dx.size(); ++i) ok = ok && Close(dx[i], want[i], magnitude[i]);
   return ok;
@@ -514,6 +527,190 @@ void CheckPixelTable(std::mt19937& rng) {
   }
 }
 
+// 6. The Winograd engine (winograd_engine.h).
+// The bound the op promises for Winograd (docs/CONTRACT.md): the largest
+// error of a float32 dx, against the same sums in double, at most this
+// fraction of max|dx|.
+constexpr double kWinogradBound = 2e-5;
+
+// Each transform F(m, r) alone, in double: AT [(G g) .* (BT d)] must be the
+// correlation sum_j d[i + j] g[j] to rounding, for every m and r the engine
+// may use and a few more (what would catch a wrong point or a wrong row
+// scaling before any convolution runs).
+bool CheckAxisTransforms(std::mt19937& rng) {
+  std::uniform_real_distribution<double> value(-1, 1);
+  bool ok = true;
+  for (int m = 1; m <= 6; ++m) {
+    for (int r = 1; r <= tf_custom_op::kMaxAlpha + 1 - m; ++r) {
+      tf_custom_op::AxisTransform t;
+      if (!tf_custom_op::MakeAxisTransform(m, r, &t)) return false;
+      double d[tf_custom_op::kMaxAlpha], g[tf_custom_op::kMaxAlpha];
+      for (int i = 0; i < t.alpha; ++i) d[i] = value(rng);
+      for (int j = 0; j < r; ++j) g[j] = value(rng);
+      double product[tf_custom_op::kMaxAlpha];
+      for (int xi = 0; xi < t.alpha; ++xi) {
+        double gt = 0.0, dt = 0.0;
+        for (int e = 0; e < t.g.count[xi]; ++e) gt += t.g.coef[xi][e] * g[t.g.index[xi][e]];
+        for (int e = 0; e < t.bt.count[xi]; ++e) dt += t.bt.coef[xi][e] * d[t.bt.index[xi][e]];
+        product[xi] = gt * dt;
+      }
+      for (int i = 0; i < m; ++i) {
+        double got = 0.0, want = 0.0;
+        for (int e = 0; e < t.at.count[i]; ++e) got += t.at.coef[i][e] * product[t.at.index[i][e]];
+        for (int j = 0; j < r; ++j) want += d[i + j] * g[j];
+        // G's fractions are floats (1/6 to 7 digits).
+        ok = ok && std::fabs(got - want) <= 1e-6;
+      }
+    }
+  }
+  return ok;
+}
+
+// The largest |dx - reference| over max|reference| (non-finite references
+// must be met exactly: any mismatch returns infinity).
+double WinogradError(const ConvProblem& p, const std::vector<float>& w,
+                     const std::vector<float>& dy, AlignedBuffer<float>& dx) {
+  std::vector<double> want, magnitude;
+  ReferenceDx<float>(p, w, dy, &want, &magnitude);
+  double largest = 0.0, worst = 0.0;
+  for (size_t i = 0; i < dx.size(); ++i) {
+    const double got = dx[i];
+    if (!std::isfinite(want[i])) {
+      const bool same = std::isnan(want[i]) ? std::isnan(got) : got == want[i];
+      if (!same) return INFINITY;
+      continue;
+    }
+    if (!std::isfinite(got)) return INFINITY;
+    largest = std::max(largest, std::fabs(want[i]));
+    worst = std::max(worst, std::fabs(got - want[i]));
+  }
+  return worst / std::max(largest, 1e-30);
+}
+
+// How the engine is driven in a check: in place in one call, in place with
+// the filter packed in two parts and the units computed in three ranges (as
+// the op's threads take them), or through staged rows (half, bfloat16, NCHW).
+enum class WinogradRun { kWhole, kParts, kStaged };
+
+// Runs the Winograd engine on `s` with data of mixed magnitude when asked
+// (each k and channel scaled by 10^U(-2, 2)). Returns the relative error, or
+// infinity when dx is wrong; a filter holding Inf or NaN must be refused.
+double RunWinograd(const MicroKernel<float>& gemm, const tf_custom_op::WinogradKernel& transforms,
+                   const Shape& s, WinogradRun how, bool mixed, std::mt19937& rng,
+                   const Poison& poison = kNoPoison) {
+  ConvProblem p;
+  if (!ProblemWithWork(s, &p) || !tf_custom_op::WinogradEngine::ShapeSuits(p)) return INFINITY;
+  std::vector<float> w, dy;
+  RandomOperands(p, rng, poison, &w, &dy);
+  if (mixed) {
+    std::uniform_real_distribution<double> exponent(-2, 2);
+    std::vector<float> k_scale(p.out_depth), c_scale(p.in_depth);
+    for (auto& v : k_scale) v = static_cast<float>(std::pow(10.0, exponent(rng)));
+    for (auto& v : c_scale) v = static_cast<float>(std::pow(10.0, exponent(rng)));
+    for (size_t i = 0; i < dy.size(); ++i) dy[i] *= k_scale[i % p.out_depth];
+    for (size_t i = 0; i < w.size(); ++i) {
+      w[i] *= c_scale[(i / p.out_depth) % p.in_depth] * k_scale[i % p.out_depth];
+    }
+  }
+  AlignedBuffer<float> dx(p.batch * p.in_rows * p.in_cols * p.in_depth, 55.0f);
+  tf_custom_op::WinogradEngine engine(p, gemm, transforms);
+  const int64_t parts = engine.NumPackParts(), units = engine.NumRowUnits();
+  bool finite = true;
+  if (how == WinogradRun::kParts) {
+    finite = engine.PackParts(w.data(), 0, parts / 2);
+    finite = engine.PackParts(w.data(), parts / 2, parts) && finite;
+  } else {
+    finite = engine.PackParts(w.data(), 0, parts);
+  }
+  if (poison.name[0] != '\0' && poison.in_filter) return finite ? INFINITY : 0.0;
+  if (!finite) return INFINITY;
+  tf_custom_op::InPlaceNhwcIO<float> in_place(p, dy.data(), dx.data());
+  tf_custom_op::StagedNhwcIO<float> staged(p, dy.data(), dx.data());
+  const tf_custom_op::RowIO<float>& io =
+      how == WinogradRun::kStaged ? static_cast<const tf_custom_op::RowIO<float>&>(staged)
+                                  : in_place;
+  const int64_t calls = how == WinogradRun::kParts ? 3 : 1;
+  for (int64_t part = 0; part < calls; ++part) {
+    engine.ComputeRows(io, w.data(), units * part / calls, units * (part + 1) / calls);
+  }
+  return WinogradError(p, w, dy, dx);
+}
+
+// Dense phases of 1 to 3 taps per axis, as the op sends them.
+const Shape kWinogradShapes[] = {
+    // n, h, w, c, r, s, groups, k, sh, sw, dh, dw, padding, explicit pads
+    {2, 9, 11, 19, 3, 3, 1, 21, 1, 1, 1, 1, PaddingKind::kSame},  // C and K tails
+    {1, 14, 14, 33, 3, 3, 1, 17, 1, 1, 1, 1, PaddingKind::kValid},
+    {5, 7, 7, 16, 3, 3, 1, 40, 1, 1, 1, 1, PaddingKind::kSame},  // passes across images
+    {2, 10, 12, 20, 4, 4, 1, 24, 2, 2, 1, 1, PaddingKind::kSame},  // 2x2 taps per phase
+    {1, 11, 9, 18, 5, 5, 1, 13, 2, 2, 1, 1, PaddingKind::kSame},  // 3x3, 3x2, 2x3, 2x2
+    {2, 9, 13, 12, 3, 3, 1, 9, 2, 2, 1, 1, PaddingKind::kSame},  // 2x2 down to 1x1
+    {1, 8, 8, 10, 2, 2, 1, 12, 2, 2, 1, 1, PaddingKind::kValid},  // 1x1 phases
+    {1, 9, 10, 8, 3, 2, 1, 7, 1, 1, 1, 1, PaddingKind::kExplicit, 2, 0, 1, 1},
+    {1, 12, 12, 8, 3, 3, 1, 8, 2, 2, 2, 2, PaddingKind::kSame},  // dilated, dense phases
+    {1, 5, 70, 24, 3, 3, 1, 20, 1, 1, 1, 1, PaddingKind::kSame},  // several blocks a row
+    {1, 3, 3, 6, 3, 3, 1, 5, 4, 4, 1, 1, PaddingKind::kSame},  // phases without taps
+    {1, 6, 6, 70, 3, 3, 1, 300, 1, 1, 1, 1, PaddingKind::kSame},  // deep K, 3 channel blocks
+};
+
+void CheckWinogradTable(std::mt19937& rng) {
+  Report(CheckAxisTransforms(rng), "Winograd transforms F(m, r), m + r <= 9");
+  const tf_custom_op::WinogradKernelTable table = tf_custom_op::FloatWinogradKernels();
+  const KernelTable<float> gemms = tf_custom_op::FloatKernels();
+  for (int i = 0; i < table.size; ++i) {
+    const auto& entry = table.entries[i];
+    const char* tier = tf_custom_op::IsaTierName(entry.tier);
+    const char* how = tf_custom_op::TierIsEmulated(entry.tier) ? " (emulated)" : "";
+    if (!tf_custom_op::CpuSupportsTier(entry.tier)) {
+      std::printf("SKIP winograd transforms     float32  (this CPU lacks %s)\n", tier);
+      continue;
+    }
+    // The GEMMs run on the float kernel of the same tier, as in the op.
+    const MicroKernel<float>* gemm = nullptr;
+    for (int g = 0; g < gemms.size && gemm == nullptr; ++g) {
+      if (gemms.entries[g].tier == entry.tier) gemm = gemms.entries[g].kernel;
+    }
+    const tf_custom_op::WinogradKernel& transforms = entry.kernel();
+    bool all_ok = true;
+    int checks = 0;
+    double worst = 0.0;
+    auto check = [&](double error, const std::string& what) {
+      const bool ok = error <= kWinogradBound;
+      if (std::getenv("TFCO_WINOGRAD_ERRORS")) std::printf("  %.3g %s\n", error, what.c_str());
+      Report(ok, std::string(transforms.name) + " " + what);
+      all_ok = all_ok && ok;
+      worst = std::isfinite(error) ? std::max(worst, error) : worst;
+      ++checks;
+    };
+    int index = 0;
+    for (const Shape& shape : kWinogradShapes) {
+      const std::string name = "shape " + std::to_string(index++);
+      check(RunWinograd(*gemm, transforms, shape, WinogradRun::kWhole, false, rng), name);
+      check(RunWinograd(*gemm, transforms, shape, WinogradRun::kParts, false, rng),
+            name + " (packed and computed in parts)");
+      check(RunWinograd(*gemm, transforms, shape, WinogradRun::kStaged, false, rng),
+            name + " (staged rows)");
+      check(RunWinograd(*gemm, transforms, shape, WinogradRun::kWhole, true, rng),
+            name + " (mixed magnitudes)");
+    }
+    index = 0;
+    for (const Shape& shape : kNonFiniteShapes) {
+      ConvProblem p;
+      if (!ProblemWithWork(shape, &p) || !tf_custom_op::WinogradEngine::ShapeSuits(p)) {
+        ++index;
+        continue;
+      }
+      for (const Poison& poison : kPoisons) {
+        check(RunWinograd(*gemm, transforms, shape, WinogradRun::kWhole, false, rng, poison),
+              "non-finite shape " + std::to_string(index) + ": " + poison.name);
+      }
+      ++index;
+    }
+    std::printf("%s %-22s %-8s tier %s%s: %d checks, largest error %.2g of max|dx|\n",
+                all_ok ? "RAN " : "FAIL", transforms.name, "float32", tier, how, checks, worst);
+  }
+}
+
 // 5. The bfloat16 row converters (bfloat16_convert.h) against the portable
 // loops, bit for bit: ties at every rounding position, NaN with payloads and
 // signs, Inf, denormals and random bits, at every length up to 40 (the
@@ -559,6 +756,7 @@ int main(int argc, char** argv) {
   CheckTable("bfloat16", tf_custom_op::Bf16Kernels(), rng);
   CheckTable("float32", tf_custom_op::FewChannelFloatKernels(), rng);
   CheckPixelTable(rng);
+  CheckWinogradTable(rng);
   CheckBfloat16Converters(rng);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;

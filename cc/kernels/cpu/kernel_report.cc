@@ -12,6 +12,7 @@
 #include "cc/kernels/cpu/half_convert.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/winograd_engine.h"
 
 namespace tf_custom_op {
 namespace {
@@ -97,6 +98,28 @@ extern "C" __attribute__((visibility("default"))) double tf_custom_op_fma_peak_g
 // the Python loader raises it at load.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_isa_cap_problem() {
   return tf_custom_op::IsaCapProblem();
+}
+
+// nullptr, or why TF_CUSTOM_OP_ALGORITHM is invalid (conv_algorithm.h).
+extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_algorithm_env_problem() {
+  return tf_custom_op::AlgorithmEnvProblem();
+}
+
+// The algorithm the float32 CPU kernel runs for a problem under the "auto"
+// attribute (TF_CUSTOM_OP_ALGORITHM included): "winograd" or "direct".
+// `fields` holds ConvProblem's 20 members in their declared order.
+extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_algorithm(
+    const int64_t* fields) {
+  tf_custom_op::ConvProblem p;
+  int64_t* members[] = {&p.batch, &p.in_rows, &p.in_cols, &p.in_depth, &p.out_rows,
+                        &p.out_cols, &p.out_depth, &p.filter_rows, &p.filter_cols,
+                        &p.filter_depth, &p.groups, &p.out_depth_per_group, &p.stride_rows,
+                        &p.stride_cols, &p.dilation_rows, &p.dilation_cols, &p.pad_top,
+                        &p.pad_bottom, &p.pad_left, &p.pad_right};
+  for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); ++i) *members[i] = fields[i];
+  return tf_custom_op::WinogradEngine::Selected(p, tf_custom_op::ConvAlgorithm::kAuto)
+             ? "winograd"
+             : "direct";
 }
 
 // JSON: {"tiers": [every tier, lowest first], "tester_emulates": [the tiers

@@ -21,6 +21,7 @@
 #include "cc/kernels/cpu/element_types.h"
 #include "cc/kernels/cpu/isa_tier.h"
 #include "cc/kernels/cpu/pixel_tile.h"
+#include "cc/kernels/cpu/winograd_kernel.h"
 
 namespace tf_custom_op {
 
@@ -89,6 +90,18 @@ struct PixelKernelTable {
 };
 PixelKernelTable FloatPixelKernels();
 
+// Winograd transforms (winograd_tile.h) for the Winograd engine
+// (winograd_engine.h), fastest first; built on first use.
+struct WinogradKernelEntry {
+  IsaTier tier;
+  const WinogradKernel& (*kernel)();
+};
+struct WinogradKernelTable {
+  const WinogradKernelEntry* entries;
+  int size;
+};
+WinogradKernelTable FloatWinogradKernels();
+
 // The first kernel of the table whose tier is usable here (TierIsUsable:
 // what the CPU supports, capped by TF_CUSTOM_OP_ISA), chosen once.
 const MicroKernel<float>& SelectFloatKernel();
@@ -102,9 +115,12 @@ const MicroKernel<float>* SelectFewChannelFloatKernel();
 
 // The pixel-vector kernel of the best usable tier (the portable one at least).
 const PixelKernel& SelectFloatPixelKernel();
+// The Winograd transforms of the best usable tier (the portable ones at least).
+const WinogradKernel& SelectFloatWinogradKernel();
 
 // Portable kernels (micro_kernel_portable.cc), always available.
 const PixelKernel& PortablePixelKernel();
+const WinogradKernel& PortableWinogradKernel();
 extern const MicroKernel<float> kPortableFloatKernel;
 extern const MicroKernel<double> kPortableDoubleKernel;
 extern const MicroKernel<int32_t> kPortableInt32Kernel;
@@ -118,6 +134,8 @@ extern const MicroKernel<float> kAvx512FloatKernel;
 extern const MicroKernel<double> kAvx512DoubleKernel;
 const PixelKernel& Avx2PixelKernel();
 const PixelKernel& Avx512PixelKernel();
+const WinogradKernel& Avx2WinogradKernel();
+const WinogradKernel& Avx512WinogradKernel();
 // AVX-512F kernel for C_g <= kFewChannels (micro_kernel_avx512_kvec.cc).
 extern const MicroKernel<float> kAvx512FewChannelsKernel;
 // AVX512_BF16 kernel (micro_kernel_avx512_bf16.cc): VDPBF16PS on pairs.

@@ -9,6 +9,7 @@
 #include "cc/kernels/cpu/fma_peak.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/pixel_tile.h"
+#include "cc/kernels/cpu/winograd_tile.h"
 #include "cc/kernels/cpu/x86_tile.h"
 
 namespace tf_custom_op {
@@ -54,6 +55,12 @@ const MicroKernel<double> kAvx2DoubleKernel = {
 // for 1, 2, 4 and 8 channels (at most 13 of the 16 registers).
 const PixelKernel& Avx2PixelKernel() {
   static const PixelKernel kernel = MakePixelKernel<F32, 6, 4, 2, 1>("avx2-f32-pixels");
+  return kernel;
+}
+
+// Winograd transforms (winograd_tile.h) over 8 channels per vector.
+const WinogradKernel& Avx2WinogradKernel() {
+  static const WinogradKernel kernel = MakeWinogradKernel<F32>("avx2-f32-winograd");
   return kernel;
 }
 

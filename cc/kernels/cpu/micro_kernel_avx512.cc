@@ -12,6 +12,7 @@
 #include "cc/kernels/cpu/fma_peak.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/pixel_tile.h"
+#include "cc/kernels/cpu/winograd_tile.h"
 #include "cc/kernels/cpu/x86_tile.h"
 
 namespace tf_custom_op {
@@ -66,6 +67,12 @@ const MicroKernel<double> kAvx512DoubleKernel = {
 // for 1, 2, 4 and 8 channels (at most 28 of the 32 registers).
 const PixelKernel& Avx512PixelKernel() {
   static const PixelKernel kernel = MakePixelKernel<F32x16, 8, 8, 5, 3>("avx512-f32-pixels");
+  return kernel;
+}
+
+// Winograd transforms (winograd_tile.h) over 16 channels per vector.
+const WinogradKernel& Avx512WinogradKernel() {
+  static const WinogradKernel kernel = MakeWinogradKernel<F32x16>("avx512-f32-winograd");
   return kernel;
 }
 

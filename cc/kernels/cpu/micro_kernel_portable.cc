@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "cc/kernels/cpu/winograd_tile.h"
 #include "cc/kernels/cpu/micro_kernel.h"
 #include "cc/kernels/cpu/pixel_tile.h"
 
@@ -117,6 +118,12 @@ struct PortableF32x4 {
 const PixelKernel& PortablePixelKernel() {
   static const PixelKernel kernel =
       MakePixelKernel<PortableF32x4, 6, 4, 2, 1>("portable-f32-pixels");
+  return kernel;
+}
+
+// Winograd transforms (winograd_tile.h) over 4 channels per vector.
+const WinogradKernel& PortableWinogradKernel() {
+  static const WinogradKernel kernel = MakeWinogradKernel<PortableF32x4>("portable-f32-winograd");
   return kernel;
 }
 

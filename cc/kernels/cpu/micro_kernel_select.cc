@@ -71,6 +71,15 @@ const PixelKernelEntry kFloatPixelTable[] = {
     {IsaTier::kPortable, &PortablePixelKernel},  // micro_kernel_portable.cc
 };
 
+// Winograd transforms (winograd_tile.h), one line per tier.
+const WinogradKernelEntry kFloatWinogradTable[] = {
+#if TFCO_X86
+    {IsaTier::kAvx512, &Avx512WinogradKernel},  // micro_kernel_avx512.cc
+    {IsaTier::kAvx2, &Avx2WinogradKernel},  // micro_kernel_avx2.cc
+#endif
+    {IsaTier::kPortable, &PortableWinogradKernel},  // micro_kernel_portable.cc
+};
+
 template <typename Acc, typename Elem, int N>
 KernelTable<Acc, Elem> TableOf(const KernelEntry<Acc, Elem> (&entries)[N]) {
   // A closing nullptr line says "no kernel below the lines above it".
@@ -97,6 +106,23 @@ KernelTable<float> FewChannelFloatKernels() { return TableOf(kFewChannelFloatTab
 PixelKernelTable FloatPixelKernels() {
   return PixelKernelTable{kFloatPixelTable,
                           static_cast<int>(sizeof(kFloatPixelTable) / sizeof(kFloatPixelTable[0]))};
+}
+
+WinogradKernelTable FloatWinogradKernels() {
+  return WinogradKernelTable{
+      kFloatWinogradTable,
+      static_cast<int>(sizeof(kFloatWinogradTable) / sizeof(kFloatWinogradTable[0]))};
+}
+
+const WinogradKernel& SelectFloatWinogradKernel() {
+  static const WinogradKernel* chosen = []() {
+    const WinogradKernelTable table = FloatWinogradKernels();
+    for (int i = 0; i < table.size; ++i) {
+      if (TierIsUsable(table.entries[i].tier)) return &table.entries[i].kernel();
+    }
+    return &PortableWinogradKernel();
+  }();
+  return *chosen;
 }
 
 const PixelKernel& SelectFloatPixelKernel() {

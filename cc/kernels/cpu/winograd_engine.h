@@ -1,0 +1,170 @@
+// The Winograd engine: the CPU plan that does fewer multiplications than a
+// direct convolution, for layers whose phases are dense correlations of 2
+// or 3 taps per axis (3x3 stride 1, 4x4 stride 2, 5x5 stride 2, 3x3 stride
+// 2, 2x2 phases; a phase with one tap along an axis takes no transform
+// there).
+//
+// After the phase decomposition (phase_plan.h), each (row phase, column
+// phase) of dx is a stride-1 correlation of dy with that phase's taps.
+// Its output is cut into tiles of m_r x m_c pixels; per tile,
+//   V = BT d B     (data transform of the alpha_r x alpha_c dy pixels, per k)
+//   M = V . U      (alpha_r * alpha_c GEMMs over K: U the transformed filter)
+//   Y = AT M A     (output transform, per channel)
+// (winograd_transform.h builds AT, G and BT; winograd_tile.h applies them
+// with each tier's vectors). The GEMMs run on the direct engine's micro-
+// kernels (micro_kernel.h) with one tap of depth K: the transformed tiles
+// are rows of K values, which is what a kernel's indirection reads, and the
+// transformed filter is packed in the kernel's panel layout (PackedIndex).
+// The three steps are fused over blocks of tiles (a few MB of V and M per
+// thread, WinogradEngine::TilesPerBlock), so no tensor-sized buffer appears.
+//
+// Work units are bands of dx rows (m_r phase rows of every row phase);
+// units own disjoint dx rows, and each output pixel is computed by one tile
+// in a fixed order, so results do not depend on the thread count.
+//
+// Float only (dy rows and dx rows through RowIO<float>: half and bfloat16
+// are transformed in float). A tile whose transformed data holds Inf or NaN
+// is computed directly instead, skipping taps outside dy as TensorFlow
+// does; a filter with Inf or NaN is refused (PackParts says so) and the op
+// uses the direct engine. Free of TensorFlow headers.
+#ifndef TF_CUSTOM_OP_CC_KERNELS_CPU_WINOGRAD_ENGINE_H_
+#define TF_CUSTOM_OP_CC_KERNELS_CPU_WINOGRAD_ENGINE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/buffer_pool.h"
+#include "cc/kernels/cpu/conv_algorithm.h"
+#include "cc/kernels/cpu/micro_kernel.h"
+#include "cc/kernels/cpu/row_io.h"
+#include "cc/kernels/cpu/winograd_kernel.h"
+#include "cc/kernels/cpu/winograd_transform.h"
+#include "cc/kernels/phase_plan.h"
+
+namespace tf_custom_op {
+
+// Taps per phase per axis the engine transforms (F(m, 2) and F(m, 3)).
+constexpr int kWinogradMaxTaps = 3;
+
+// Output pixels per tile along each axis: F(4, 3) and F(4, 2) (alpha 6 and 5).
+// F(2, 3) halves the error and costs 1.8x the multiplications of F(4, 3).
+constexpr int kWinogradTile = 4;
+
+// Bytes of transformed data and GEMM results (V and M) one block of tiles
+// holds: within a core's L2 on the CPUs we run on for common depths, so V
+// comes back from L2 for every channel block and M for the output transform.
+constexpr int64_t kWinogradBlockBytes = 8 << 20;
+
+// The selection rule's thresholds (WinogradEngine::Chosen), from the corpus
+// measured with `python -m tf_custom_op.benchmark --algorithms`
+// (docs/BENCHMARKS.md, "Winograd").
+constexpr int64_t kWinogradMinDepth = 32;
+constexpr double kWinogradMaxGemmFraction = 0.5;
+
+class WinogradEngine {
+ public:
+  // Whether the engine can compute `p` exactly as a convolution: one group,
+  // and every phase a dense correlation (consecutive taps read consecutive
+  // dy pixels) of at most kWinogradMaxTaps taps per axis. Cheap.
+  static bool ShapeSuits(const ConvProblem& p);
+  // The selection rule of the "auto" setting: ShapeSuits, at least
+  // kWinogradMinDepth channels on both sides (the transforms cost per
+  // value what the GEMMs cost per value and channel) and GEMMs of at most
+  // kWinogradMaxGemmFraction of the direct convolution's multiply-adds.
+  static bool Chosen(const ConvProblem& p);
+  // Whether a float call runs here under the op's `algorithm` attribute
+  // (conv_algorithm.h: TF_CUSTOM_OP_ALGORITHM where it is auto): Chosen
+  // for auto, ShapeSuits for winograd, never for direct.
+  static bool Selected(const ConvProblem& p, ConvAlgorithm attr);
+
+  // `params` must describe a validated, non-empty problem that ShapeSuits;
+  // `tile` is m along both axes.
+  WinogradEngine(const ConvProblem& params, const MicroKernel<float>& gemm,
+                 const WinogradKernel& transforms, int tile = kWinogradTile);
+  WinogradEngine(const WinogradEngine&) = delete;
+  WinogradEngine& operator=(const WinogradEngine&) = delete;
+
+  // The filter transform U = G g G^T of every phase, in parts (phase pair,
+  // channel block) that threads may compute at once; each returns false
+  // when its weights hold Inf or NaN (the caller must then use the direct
+  // engine). Computed with the tier's vectors over k, then transposed into
+  // the micro-kernel's panels.
+  int64_t NumPackParts() const { return static_cast<int64_t>(part_phase_.size()) * channel_blocks_; }
+  double PackPartWork() const;
+  bool PackParts(const float* filter_hwio, int64_t begin, int64_t end);
+
+  // Work units: bands of dx rows, numbered n * bands + band.
+  int64_t NumRowUnits() const { return params_.batch * bands_; }
+  // Multiply-adds a unit costs (transforms counted as the GEMM sees them).
+  double MacsPerRowUnit() const;
+  // Units a call should span so that its blocks of tiles are full.
+  int64_t MinRowsPerCall() const { return units_per_pass_; }
+
+  // Writes the dx rows of units [begin, end) exactly once. `filter_hwio` is
+  // the filter PackParts read (tiles whose dy holds Inf or NaN are computed
+  // from it directly). Thread-safe: all scratch is local to the call.
+  void ComputeRows(const RowIO<float>& io, const float* filter_hwio, int64_t begin,
+                   int64_t end) const;
+
+  // Multiply-adds of the GEMMs per multiply-add of a direct convolution
+  // (the tiles past dx's edge included): what the selection weighs.
+  double GemmFraction() const;
+  int tile() const { return tile_; }
+  const MicroKernel<float>& gemm() const { return gemm_; }
+  const WinogradKernel& transforms() const { return transforms_; }
+
+ private:
+  // One phase of one axis: its dx positions, its taps in correlation order
+  // (increasing dy offset) and their transform.
+  struct AxisPhasePlan {
+    int64_t count = 0;         // dx positions of the phase
+    int taps = 0;              // 0: the phase reads no dy (dx is zero there)
+    int64_t first_offset = 0;  // dy index of a tile's first input - its first output
+    std::vector<int64_t> tap_of;  // filter index of correlation position j
+    AxisTransform transform;
+  };
+  struct Tile {
+    int64_t unit;    // the band (n * bands + band) it lies in
+    int64_t col0;    // its first phase-local column
+  };
+  struct Scratch;
+  static std::vector<AxisPhasePlan> PlanAxis(const AxisPlan& plan, int tile);
+  static double GemmFractionOf(const std::vector<AxisPhasePlan>& rows,
+                               const std::vector<AxisPhasePlan>& cols, int tile);
+  void ComputePass(const RowIO<float>& io, const float* filter_hwio, int64_t begin,
+                   int64_t end, Scratch* scratch) const;
+  void ComputeBlock(int64_t row_phase, int64_t col_phase, const Tile* tiles, int64_t count,
+                    int64_t pass_begin, const float* filter_hwio, Scratch* scratch) const;
+  // The tile's dx pixel pointers (null past the phase's edge).
+  void OutputPointers(int64_t row_phase, int64_t col_phase, const Tile& tile,
+                      int64_t pass_begin, Scratch* scratch) const;
+  // The tile's pixels as direct sums over the taps inside dy.
+  void DirectTile(int64_t row_phase, int64_t col_phase, const Tile& tile,
+                  const float* filter_hwio, Scratch* scratch) const;
+  const float* PackedPhase(int64_t row_phase, int64_t col_phase) const;
+
+  ConvProblem params_;
+  const MicroKernel<float>& gemm_;
+  const WinogradKernel& transforms_;
+  int tile_;
+  std::vector<AxisPhasePlan> rows_, cols_;
+  int64_t channel_blocks_ = 0;
+  int64_t bands_ = 0;           // bands of m_r phase rows per image
+  int64_t band_rows_ = 0;       // dx rows of a band: m_r * stride_rows
+  int64_t tiles_per_block_ = 0; // tiles a block transforms together
+  int64_t units_per_pass_ = 1;  // bands a pass covers (its blocks are then full)
+  int64_t depth_stride_ = 0;    // K rounded up to 16: V's tile stride
+  int64_t channel_stride_ = 0;  // C rounded up to 16: M's tile stride
+  int max_alpha2_ = 0;          // the largest alpha_r * alpha_c of a phase pair
+  std::vector<int64_t> part_phase_;    // phase pair (a * col phases + b) of each packed phase
+  std::vector<int64_t> phase_offset_;  // where each phase pair's panels start (-1: none)
+  std::vector<float> zero_row_;        // K zeros: dy outside its edges
+  int64_t packed_size_ = 0;
+  PooledBuffer storage_;
+  float* packed_ = nullptr;
+};
+
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_KERNELS_CPU_WINOGRAD_ENGINE_H_
