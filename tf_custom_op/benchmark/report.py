@@ -74,6 +74,7 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
             "tf_gflops": case.flops / res["tf"] / 1e9 if res["tf"] else None,
             "ratio_tf": res["tf"] / res["ours"] if res["tf"] else None,
             "tf_error": res["tf_error"], "max_rel_err": res["max_err"],
+            "err64": res.get("err64"), "algorithm": case.algorithm(),
             "extra_mb": case.extra_memory_bytes(threads, kernels) / 2**20,
             "set": case.layer.get("set"),
         }
@@ -87,11 +88,14 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
 
 def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
     header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
-              f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8}")
+              f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8} "
+              f"{'algo':>8} {'err f64':>9}")
     samples = f"best of {repeats}" + (f" (or of {min_seconds:g} s of samples)" if min_seconds else "")
     print(f"threads={threads}  {samples}  FMA peak={peak:.0f} GFLOP/s (measured, "
           f"{threads} core(s), our kernels' vector width; %peak is of it)  "
-          "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0)", file=file)
+          "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0; max err: against "
+          "TF's op, of max|dx|; algo: our CPU algorithm; err f64: float32 against TF's op in "
+          "float64, of max|dx|)", file=file)
     print(header, file=file)
     print("-" * len(header), file=file)
     for r in rows:
@@ -99,7 +103,7 @@ def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
               f"{_fmt(r['pct_peak'], '6.1f')} {_fmt(r['tf_ms'], '9.3f')} "
               f"{_fmt(r['ratio_tf'], '6.2f')} {_fmt(r.get('tf_off_ms'), '10.3f')} "
               f"{_fmt(r.get('ratio_tf_off'), '8.2f')} {_fmt(r['max_rel_err'], '9.1e')} "
-              f"{r['extra_mb']:8.2f}",
+              f"{r['extra_mb']:8.2f} {r['algorithm']:>8} {_fmt(r.get('err64'), '9.1e')}",
               file=file)
     headline = [r for r in rows if r["dtype"] == "float32" and r["data_format"] == "NHWC"]
     g_on = geomean([r["ratio_tf"] for r in headline])

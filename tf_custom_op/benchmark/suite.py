@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from tf_custom_op import dtypes
-from tf_custom_op.geometry import output_size
+from tf_custom_op.geometry import axis_window, output_size
 
 
 # The layer files ship inside the package (package data, also in the wheel),
@@ -63,6 +63,24 @@ class Case:
         per_thread = ((row_taps + 1) * q * k * elem if dy_staged else 0) + \
             (w * c * acc if dx_staged else 0)
         return packed + threads * per_thread
+
+    def problem_fields(self):
+        """The 20 fields of the kernel's ConvProblem (cc/kernels/conv_params.h),
+        in their order: what _loader.cpu_algorithm reads."""
+        n, h, w, c = self.nhwc_input
+        r, s, cg, k = self.filter_shape
+        _, p, q, _ = self.nhwc_dy
+        _, top, bottom = axis_window(h, r, self.stride, self.dilation, self.padding)
+        _, left, right = axis_window(w, s, self.stride, self.dilation, self.padding)
+        return [n, h, w, c, p, q, k, r, s, cg, self.groups, k // self.groups,
+                self.stride, self.stride, self.dilation, self.dilation, top, bottom, left, right]
+
+    def algorithm(self):
+        """"winograd" or "direct": what our CPU kernel runs for this case."""
+        from tf_custom_op import _loader
+        if self.dtype in ("float64", "int32"):
+            return "direct"
+        return _loader.cpu_algorithm(self.problem_fields())
 
     @property
     def name(self):

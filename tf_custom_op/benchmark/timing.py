@@ -20,6 +20,11 @@ def _time_once(fn, args):
     return time.perf_counter() - start
 
 
+def _in_float64(args):
+    return dict(args, filter=tf.cast(args["filter"], tf.float64),
+                out_backprop=tf.cast(args["out_backprop"], tf.float64))
+
+
 def time_case(case, repeats, min_seconds=0.0):
     """Returns {"ours": s, "tf": s or None, "tf_error": str or None, "max_err": float}.
 
@@ -28,7 +33,7 @@ def time_case(case, repeats, min_seconds=0.0):
     """
     args = case.arguments()
     ours = _ours(args)
-    result = {"ours": None, "tf": None, "tf_error": None, "max_err": None}
+    result = {"ours": None, "tf": None, "tf_error": None, "max_err": None, "err64": None}
     try:
         reference = _builtin(args)
         scale = float(tf.reduce_max(tf.abs(tf.cast(reference, tf.float64)))) or 1.0
@@ -36,6 +41,15 @@ def time_case(case, repeats, min_seconds=0.0):
         result["max_err"] = float(tf.reduce_max(diff)) / scale
     except (tf.errors.OpError, ValueError) as err:
         result["tf_error"] = type(err).__name__ + ": " + str(err).splitlines()[0][:80]
+    if case.dtype == "float32":
+        # Against the same sums in float64 (TF's op in double, where it
+        # computes the layer): the Winograd bound of docs/CONTRACT.md.
+        try:
+            exact = _builtin(_in_float64(args))
+            scale64 = float(tf.reduce_max(tf.abs(exact))) or 1.0
+            result["err64"] = float(tf.reduce_max(tf.abs(tf.cast(ours, tf.float64) - exact))) / scale64
+        except (tf.errors.OpError, ValueError):
+            pass
     best_ours, best_tf = float("inf"), float("inf")
     started = time.perf_counter()
     done = 0

@@ -200,11 +200,16 @@ double WinogradEngine::GemmFractionOf(const std::vector<AxisPhasePlan>& rows,
 }
 
 bool WinogradEngine::Chosen(const ConvProblem& p) {
-  if (p.in_depth < kWinogradMinDepth || p.out_depth < kWinogradMinDepth || !ShapeSuits(p)) {
-    return false;
-  }
-  return GemmFractionOf(PlanAxis(RowPlan(p), kWinogradTile), PlanAxis(ColPlan(p), kWinogradTile),
-                        kWinogradTile) <= kWinogradMaxGemmFraction;
+  const int64_t depth = std::min(p.in_depth, p.out_depth);
+  if (depth < kWinogradMinDepth || !ShapeSuits(p)) return false;
+  const std::vector<AxisPhasePlan> rows = PlanAxis(RowPlan(p), kWinogradTile);
+  const std::vector<AxisPhasePlan> cols = PlanAxis(ColPlan(p), kWinogradTile);
+  const int64_t tiles = p.batch * ((rows[0].count + kWinogradTile - 1) / kWinogradTile) *
+                        ((cols[0].count + kWinogradTile - 1) / kWinogradTile);
+  if (tiles < kWinogradMinTiles) return false;
+  const double fraction = GemmFractionOf(rows, cols, kWinogradTile);
+  return fraction <= kWinogradLeanFraction ||
+         (fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide);
 }
 
 bool WinogradEngine::Selected(const ConvProblem& p, ConvAlgorithm attr) {

@@ -56,11 +56,22 @@ constexpr int kWinogradTile = 4;
 // comes back from L2 for every channel block and M for the output transform.
 constexpr int64_t kWinogradBlockBytes = 8 << 20;
 
-// The selection rule's thresholds (WinogradEngine::Chosen), from the corpus
-// measured with `python -m tf_custom_op.benchmark --algorithms`
-// (docs/BENCHMARKS.md, "Winograd").
-constexpr int64_t kWinogradMinDepth = 32;
+// The selection rule's thresholds (WinogradEngine::Chosen), from the whole
+// corpus measured with `python -m tf_custom_op.benchmark` (docs/BENCHMARKS.md,
+// "Winograd"; Xeon, 2 threads) with the rule at 32 channels and a fraction
+// of 0.5 everywhere:
+// - 3x3 stride-1 layers (GEMMs 0.25-0.33 of direct) won from 32 channels
+//   up: unet_b2_3x3_c32_256 1.00x -> 1.07x TF, espcn_3x3_64 1.58x;
+// - 4x4 and 5x5 stride-2 layers (0.39) lost with 32-64 channels
+//   (b1_up4x4_c64 1.00x -> 0.92x, b1_5x5_s2_c32 1.04x -> 0.94x) and won
+//   with 256-512 (dcgan64_g2 1.23x);
+// - a batch-1 layer with 4 tiles per phase (pix2pix_d_512, K 1024) fell to
+//   0.20x: its filter transform (alpha^2 C K per phase) is never amortized.
+constexpr int64_t kWinogradMinDepth = 32;         // fraction <= kWinogradLeanFraction
+constexpr int64_t kWinogradMinDepthWide = 128;    // fraction up to kWinogradMaxGemmFraction
+constexpr double kWinogradLeanFraction = 0.34;
 constexpr double kWinogradMaxGemmFraction = 0.5;
+constexpr int64_t kWinogradMinTiles = 48;          // tiles per phase, all images
 
 class WinogradEngine {
  public:
@@ -68,10 +79,12 @@ class WinogradEngine {
   // and every phase a dense correlation (consecutive taps read consecutive
   // dy pixels) of at most kWinogradMaxTaps taps per axis. Cheap.
   static bool ShapeSuits(const ConvProblem& p);
-  // The selection rule of the "auto" setting: ShapeSuits, at least
-  // kWinogradMinDepth channels on both sides (the transforms cost per
-  // value what the GEMMs cost per value and channel) and GEMMs of at most
-  // kWinogradMaxGemmFraction of the direct convolution's multiply-adds.
+  // The selection rule of the "auto" setting: ShapeSuits; GEMMs of at most
+  // kWinogradLeanFraction of the direct multiply-adds with kWinogradMinDepth
+  // channels on both sides, or of at most kWinogradMaxGemmFraction with
+  // kWinogradMinDepthWide (the transforms cost per value what the GEMMs cost
+  // per value and channel); and kWinogradMinTiles tiles per phase, over
+  // which the filter transform is spread.
   static bool Chosen(const ConvProblem& p);
   // Whether a float call runs here under the op's `algorithm` attribute
   // (conv_algorithm.h: TF_CUSTOM_OP_ALGORITHM where it is auto): Chosen
