@@ -5,10 +5,13 @@
 //   make cpu-engine-bench   (builds build/cpu_engine_bench; the portable kernels
 //                            with baseline flags, as in the library)
 //   build/cpu_engine_bench N H W C R S K stride [portable] [g<groups>] [pixels]
-//                          [winograd]
+//                          [winograd [t<tile>] [accuracy]]
 //     (g<groups>: grouped; pixels: the pixel-vector engine, pixel_engine.h;
-//     winograd: the Winograd engine, winograd_engine.h; rates are counted
-//     in the direct convolution's FLOPs, so they compare across engines)
+//     winograd: the Winograd engine, winograd_engine.h, with tiles of
+//     t<tile> pixels per axis; rates are counted in the direct
+//     convolution's FLOPs, so they compare across engines; accuracy: also
+//     its largest error against the float64 engine, of max|dx|, on random
+//     normal data and on data of mixed magnitude)
 //   build/cpu_engine_bench peak
 //
 // `peak` measures this core's float FMA peak at 256 and (where it has them)
@@ -19,6 +22,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +72,49 @@ double KernelInL1Gflops(const MicroKernel<float>& kernel) {
   return 2.0 * mr * nr * taps * depth * calls / best / 1e9;
 }
 
+// The Winograd engine's largest error against the float64 engine (direct
+// sums in double), of max|dx|: normal data, or each k and channel scaled by
+// 10^U(-2, 2) ("mixed").
+double WinogradError(const ConvProblem& p, const MicroKernel<float>& gemm,
+                     const tf_custom_op::WinogradKernel& transforms, int tile, bool mixed) {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> exponent(-2, 2);
+  std::vector<double> k_scale(p.out_depth, 1.0), c_scale(p.in_depth, 1.0);
+  if (mixed) {
+    for (auto& v : k_scale) v = std::pow(10.0, exponent(rng));
+    for (auto& v : c_scale) v = std::pow(10.0, exponent(rng));
+  }
+  const int64_t dy_size = p.batch * p.out_rows * p.out_cols * p.out_depth;
+  const int64_t w_size = p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
+  const int64_t dx_size = p.batch * p.in_rows * p.in_cols * p.in_depth;
+  std::vector<float> dy(dy_size), w(w_size), dx(dx_size);
+  std::vector<double> dy64(dy_size), w64(w_size), dx64(dx_size);
+  for (int64_t i = 0; i < dy_size; ++i) {
+    dy[i] = static_cast<float>(normal(rng) * k_scale[i % p.out_depth]);
+    dy64[i] = dy[i];
+  }
+  for (int64_t i = 0; i < w_size; ++i) {
+    w[i] = static_cast<float>(normal(rng) * k_scale[i % p.out_depth] *
+                              c_scale[(i / p.out_depth) % p.filter_depth]);
+    w64[i] = w[i];
+  }
+  tf_custom_op::WinogradEngine engine(p, gemm, transforms, tile);
+  engine.PackParts(w.data(), 0, engine.NumPackParts());
+  tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
+  engine.ComputeRows(io, w.data(), 0, engine.NumRowUnits());
+  GatherEngine<double> exact(p, tf_custom_op::SelectDoubleKernel());
+  exact.PackFilter(w64.data());
+  tf_custom_op::InPlaceNhwcIO<double> io64(p, dy64.data(), dx64.data());
+  exact.ComputeRows(io64, 0, exact.NumRowUnits());
+  double largest = 0.0, worst = 0.0;
+  for (int64_t i = 0; i < dx_size; ++i) {
+    largest = std::max(largest, std::fabs(dx64[i]));
+    worst = std::max(worst, std::fabs(dx[i] - dx64[i]));
+  }
+  return worst / largest;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,12 +140,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   tf_custom_op::testing::ConvCase shape{};
-  bool portable = false, pixels = false, winograd = false;
+  bool portable = false, pixels = false, winograd = false, accuracy = false;
+  int tile = 0;  // the engine's choice
   shape.groups = 1;
   for (int i = 9; i < argc; ++i) {
     if (std::strcmp(argv[i], "portable") == 0) portable = true;
     if (std::strcmp(argv[i], "pixels") == 0) pixels = true;
     if (std::strcmp(argv[i], "winograd") == 0) winograd = true;
+    if (std::strcmp(argv[i], "accuracy") == 0) accuracy = true;
+    if (argv[i][0] == 't') tile = std::atoi(argv[i] + 1);
     if (argv[i][0] == 'g') shape.groups = std::atol(argv[i] + 1);
   }
   shape.n = std::atol(argv[1]);
@@ -147,10 +198,18 @@ int main(int argc, char** argv) {
     }
     const tf_custom_op::WinogradKernel& transforms =
         portable ? tf_custom_op::PortableWinogradKernel() : tf_custom_op::SelectFloatWinogradKernel();
+    if (accuracy) {
+      for (bool mixed : {false, true}) {
+        std::printf("%s: largest error %.3g of max|dx| (%s data, tiles of %d)\n", transforms.name,
+                    WinogradError(p, kernel, transforms, tile, mixed), mixed ? "mixed" : "normal",
+                    tile > 0 ? tile : tf_custom_op::WinogradEngine::TileFor(p));
+      }
+      return 0;
+    }
     double fraction = 0.0;
     for (int rep = 0; rep < 5; ++rep) {
       const double start = ThreadSeconds();
-      tf_custom_op::WinogradEngine engine(p, kernel, transforms);
+      tf_custom_op::WinogradEngine engine(p, kernel, transforms, tile);
       engine.PackParts(w.data(), 0, engine.NumPackParts());
       tf_custom_op::InPlaceNhwcIO<float> io(p, dy.data(), dx.data());
       engine.ComputeRows(io, w.data(), 0, engine.NumRowUnits());

@@ -636,7 +636,7 @@ double RunWinograd(const MicroKernel<float>& gemm, const tf_custom_op::WinogradK
   return WinogradError(p, w, dy, dx);
 }
 
-// Dense phases of 1 to 3 taps per axis, as the op sends them.
+// Dense phases of 1 to 5 taps per axis, as the op sends them.
 const Shape kWinogradShapes[] = {
     // n, h, w, c, r, s, groups, k, sh, sw, dh, dw, padding, explicit pads
     {2, 9, 11, 19, 3, 3, 1, 21, 1, 1, 1, 1, PaddingKind::kSame},  // C and K tails
@@ -651,6 +651,10 @@ const Shape kWinogradShapes[] = {
     {1, 5, 70, 24, 3, 3, 1, 20, 1, 1, 1, 1, PaddingKind::kSame},  // several blocks a row
     {1, 3, 3, 6, 3, 3, 1, 5, 4, 4, 1, 1, PaddingKind::kSame},  // phases without taps
     {1, 6, 6, 70, 3, 3, 1, 300, 1, 1, 1, 1, PaddingKind::kSame},  // deep K, 3 channel blocks
+    // 4 and 5 taps per axis: tiles of 2 (F(2, 4), F(2, 5)).
+    {2, 9, 10, 20, 5, 5, 1, 18, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 10, 11, 17, 4, 4, 1, 19, 1, 1, 1, 1, PaddingKind::kSame},
+    {1, 8, 7, 33, 5, 4, 1, 21, 1, 1, 1, 1, PaddingKind::kValid},
 };
 
 void CheckWinogradTable(std::mt19937& rng) {

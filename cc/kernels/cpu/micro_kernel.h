@@ -77,29 +77,29 @@ KernelTable<float, BFloat16Bits> Bf16Kernels();
 KernelTable<float> FewChannelFloatKernels();
 constexpr int64_t kFewChannels = 4;
 
-// Pixel-vector kernels (pixel_tile.h) for grouped layers with few channels
-// per group (pixel_engine.h), fastest first; each tier's kernel is built on
-// first use.
-struct PixelKernelEntry {
+// A table of per-tier kernels built on first use (pixel tiles, Winograd
+// transforms), fastest first; its last line is the portable one.
+template <typename Kernel>
+struct TierEntry {
   IsaTier tier;
-  const PixelKernel& (*kernel)();
+  const Kernel& (*kernel)();
 };
-struct PixelKernelTable {
-  const PixelKernelEntry* entries;
+template <typename Kernel>
+struct TierTable {
+  const TierEntry<Kernel>* entries;
   int size;
 };
+
+// Pixel-vector kernels (pixel_tile.h) for grouped layers with few channels
+// per group (pixel_engine.h).
+using PixelKernelEntry = TierEntry<PixelKernel>;
+using PixelKernelTable = TierTable<PixelKernel>;
 PixelKernelTable FloatPixelKernels();
 
 // Winograd transforms (winograd_tile.h) for the Winograd engine
-// (winograd_engine.h), fastest first; built on first use.
-struct WinogradKernelEntry {
-  IsaTier tier;
-  const WinogradKernel& (*kernel)();
-};
-struct WinogradKernelTable {
-  const WinogradKernelEntry* entries;
-  int size;
-};
+// (winograd_engine.h).
+using WinogradKernelEntry = TierEntry<WinogradKernel>;
+using WinogradKernelTable = TierTable<WinogradKernel>;
 WinogradKernelTable FloatWinogradKernels();
 
 // The first kernel of the table whose tier is usable here (TierIsUsable:

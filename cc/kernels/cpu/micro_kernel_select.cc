@@ -96,6 +96,20 @@ const MicroKernel<Acc, Elem>* FirstUsable(KernelTable<Acc, Elem> table) {
   return nullptr;
 }
 
+template <typename Kernel, int N>
+TierTable<Kernel> TierTableOf(const TierEntry<Kernel> (&entries)[N]) {
+  return TierTable<Kernel>{entries, N};
+}
+
+// The kernel of the first usable tier; the last line (portable) otherwise.
+template <typename Kernel>
+const Kernel& BestUsable(TierTable<Kernel> table) {
+  for (int i = 0; i + 1 < table.size; ++i) {
+    if (TierIsUsable(table.entries[i].tier)) return table.entries[i].kernel();
+  }
+  return table.entries[table.size - 1].kernel();
+}
+
 }  // namespace
 
 KernelTable<float> FloatKernels() { return TableOf(kFloatTable); }
@@ -103,37 +117,17 @@ KernelTable<double> DoubleKernels() { return TableOf(kDoubleTable); }
 KernelTable<int32_t> Int32Kernels() { return TableOf(kInt32Table); }
 KernelTable<float, BFloat16Bits> Bf16Kernels() { return TableOf(kBf16Table); }
 KernelTable<float> FewChannelFloatKernels() { return TableOf(kFewChannelFloatTable); }
-PixelKernelTable FloatPixelKernels() {
-  return PixelKernelTable{kFloatPixelTable,
-                          static_cast<int>(sizeof(kFloatPixelTable) / sizeof(kFloatPixelTable[0]))};
-}
+PixelKernelTable FloatPixelKernels() { return TierTableOf(kFloatPixelTable); }
+WinogradKernelTable FloatWinogradKernels() { return TierTableOf(kFloatWinogradTable); }
 
-WinogradKernelTable FloatWinogradKernels() {
-  return WinogradKernelTable{
-      kFloatWinogradTable,
-      static_cast<int>(sizeof(kFloatWinogradTable) / sizeof(kFloatWinogradTable[0]))};
+const PixelKernel& SelectFloatPixelKernel() {
+  static const PixelKernel& chosen = BestUsable(FloatPixelKernels());
+  return chosen;
 }
 
 const WinogradKernel& SelectFloatWinogradKernel() {
-  static const WinogradKernel* chosen = []() {
-    const WinogradKernelTable table = FloatWinogradKernels();
-    for (int i = 0; i < table.size; ++i) {
-      if (TierIsUsable(table.entries[i].tier)) return &table.entries[i].kernel();
-    }
-    return &PortableWinogradKernel();
-  }();
-  return *chosen;
-}
-
-const PixelKernel& SelectFloatPixelKernel() {
-  static const PixelKernel* chosen = []() {
-    const PixelKernelTable table = FloatPixelKernels();
-    for (int i = 0; i < table.size; ++i) {
-      if (TierIsUsable(table.entries[i].tier)) return &table.entries[i].kernel();
-    }
-    return &PortablePixelKernel();
-  }();
-  return *chosen;
+  static const WinogradKernel& chosen = BestUsable(FloatWinogradKernels());
+  return chosen;
 }
 
 const MicroKernel<float>& SelectFloatKernel() {

@@ -56,9 +56,32 @@ struct WinogradEngine::Scratch {
   std::vector<Tile> tiles;           // the tiles of one phase pair of a pass
 };
 
+int WinogradEngine::TileFor(const ConvProblem& p) {
+  const AxisPlan row_plan = RowPlan(p), col_plan = ColPlan(p);
+  int64_t most = 0;
+  for (const AxisPlan* plan : {&row_plan, &col_plan}) {
+    for (const AxisPhase& phase : plan->phases) most = std::max(most, phase.num_taps);
+  }
+  auto allowed = [&](int tile) {
+    for (const WinogradTileLimit& limit : kWinogradTileLimits) {
+      if (limit.tile == tile && tile + most - 1 <= limit.max_alpha &&
+          p.out_depth <= limit.max_depth) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto fraction = [&](int tile) {
+    return GemmFractionOf(PlanAxis(row_plan, tile), PlanAxis(col_plan, tile), tile);
+  };
+  const bool wide = allowed(4), narrow = allowed(2);
+  if (wide && narrow) return fraction(4) <= kWinogradWideTileGain * fraction(2) ? 4 : 2;
+  return wide ? 4 : narrow ? 2 : 0;
+}
+
 bool WinogradEngine::ShapeSuits(const ConvProblem& p) {
   if (p.groups != 1) return false;
-  return DenseAxis(RowPlan(p)) && DenseAxis(ColPlan(p));
+  return DenseAxis(RowPlan(p)) && DenseAxis(ColPlan(p)) && TileFor(p) > 0;
 }
 
 std::vector<WinogradEngine::AxisPhasePlan> WinogradEngine::PlanAxis(const AxisPlan& plan,
@@ -84,7 +107,9 @@ std::vector<WinogradEngine::AxisPhasePlan> WinogradEngine::PlanAxis(const AxisPl
 
 WinogradEngine::WinogradEngine(const ConvProblem& params, const MicroKernel<float>& gemm,
                                const WinogradKernel& transforms, int tile)
-    : params_(params), gemm_(gemm), transforms_(transforms), tile_(tile) {
+    : params_(params), gemm_(gemm), transforms_(transforms),
+      tile_(tile > 0 ? tile : TileFor(params)) {
+  tile = tile_;
   rows_ = PlanAxis(RowPlan(params), tile);
   cols_ = PlanAxis(ColPlan(params), tile);
   const int64_t C = params.in_depth, K = params.out_depth;
@@ -202,12 +227,13 @@ double WinogradEngine::GemmFractionOf(const std::vector<AxisPhasePlan>& rows,
 bool WinogradEngine::Chosen(const ConvProblem& p) {
   const int64_t depth = std::min(p.in_depth, p.out_depth);
   if (depth < kWinogradMinDepth || !ShapeSuits(p)) return false;
-  const std::vector<AxisPhasePlan> rows = PlanAxis(RowPlan(p), kWinogradTile);
-  const std::vector<AxisPhasePlan> cols = PlanAxis(ColPlan(p), kWinogradTile);
-  const int64_t tiles = p.batch * ((rows[0].count + kWinogradTile - 1) / kWinogradTile) *
-                        ((cols[0].count + kWinogradTile - 1) / kWinogradTile);
+  const int tile = TileFor(p);
+  const std::vector<AxisPhasePlan> rows = PlanAxis(RowPlan(p), tile);
+  const std::vector<AxisPhasePlan> cols = PlanAxis(ColPlan(p), tile);
+  const int64_t tiles =
+      p.batch * ((rows[0].count + tile - 1) / tile) * ((cols[0].count + tile - 1) / tile);
   if (tiles < kWinogradMinTiles) return false;
-  const double fraction = GemmFractionOf(rows, cols, kWinogradTile);
+  const double fraction = GemmFractionOf(rows, cols, tile);
   return fraction <= kWinogradLeanFraction ||
          (fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide);
 }

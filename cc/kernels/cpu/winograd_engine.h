@@ -44,12 +44,37 @@
 
 namespace tf_custom_op {
 
-// Taps per phase per axis the engine transforms (F(m, 2) and F(m, 3)).
-constexpr int kWinogradMaxTaps = 3;
+// Taps per phase per axis the engine transforms (F(m, 2) to F(m, 5)).
+constexpr int kWinogradMaxTaps = 5;
 
-// Output pixels per tile along each axis: F(4, 3) and F(4, 2) (alpha 6 and 5).
-// F(2, 3) halves the error and costs 1.8x the multiplications of F(4, 3).
-constexpr int kWinogradTile = 4;
+// Output pixels per tile along each axis: 4 or 2 (WinogradEngine::TileFor).
+// The float error grows with the tile's alpha = m + taps - 1 and with the
+// reduction's length K. Measured with `build/cpu_engine_bench ... winograd
+// [t<tile>] accuracy` (largest error against the float64 engine, of max|dx|,
+// normal and mixed-magnitude data; Intel Xeon, AVX-512):
+//   F(4, 3), alpha 6: K 64 7.1e-6, 128 8.8e-6, 256 1.29e-5, 512 1.6e-5 to
+//                     1.8e-5, 1024 3.2e-5 (over the 2e-5 bound)
+//   F(4, 2), alpha 5: K 512 1.0e-5, 1024 1.4e-5
+//   F(2, 5), alpha 6: K 256 9e-6, 512 9.6e-6
+//   F(2, 3), alpha 4: K 512 9.4e-7, 1024 1.2e-6 (as direct convolution)
+// so a tile is allowed up to the K below, keeping a third of the bound as
+// margin for data less kind than these.
+struct WinogradTileLimit {
+  int tile;       // m
+  int max_alpha;  // of the layer's largest phase
+  int64_t max_depth;
+};
+constexpr WinogradTileLimit kWinogradTileLimits[] = {
+    {4, 5, 512},
+    {4, 6, 256},
+    {2, 4, int64_t{1} << 40},
+    {2, 6, 512},
+};
+// Tiles of 4 are taken over tiles of 2 only where their GEMMs are at most
+// this fraction of the tiles of 2's: their transforms cost more per pixel,
+// and on maps that are not a multiple of 4 their edge tiles waste more
+// (vgg16_3x3_512_14: tiles of 2 as fast as tiles of 4, 14x14 maps).
+constexpr double kWinogradWideTileGain = 0.8;
 
 // Bytes of transformed data and GEMM results (V and M) one block of tiles
 // holds: within a core's L2 on the CPUs we run on for common depths, so V
@@ -75,9 +100,10 @@ constexpr int64_t kWinogradMinTiles = 48;          // tiles per phase, all image
 
 class WinogradEngine {
  public:
-  // Whether the engine can compute `p` exactly as a convolution: one group,
-  // and every phase a dense correlation (consecutive taps read consecutive
-  // dy pixels) of at most kWinogradMaxTaps taps per axis. Cheap.
+  // Whether the engine can compute `p` within the error bound: one group,
+  // every phase a dense correlation (consecutive taps read consecutive dy
+  // pixels) of at most kWinogradMaxTaps taps per axis, and a tile
+  // (TileFor) whose error stays within the bound at `p`'s K. Cheap.
   static bool ShapeSuits(const ConvProblem& p);
   // The selection rule of the "auto" setting: ShapeSuits; GEMMs of at most
   // kWinogradLeanFraction of the direct multiply-adds with kWinogradMinDepth
@@ -91,10 +117,16 @@ class WinogradEngine {
   // for auto, ShapeSuits for winograd, never for direct.
   static bool Selected(const ConvProblem& p, ConvAlgorithm attr);
 
+  // The tile (m along both axes) for `p`: the one with the fewest GEMM
+  // multiply-adds among those kWinogradTileLimits allows for its largest
+  // phase and its K, tiles of 4 only by kWinogradWideTileGain; 0 where none
+  // keeps the error within the bound (then the engine does not serve `p`).
+  static int TileFor(const ConvProblem& p);
+
   // `params` must describe a validated, non-empty problem that ShapeSuits;
-  // `tile` is m along both axes.
+  // `tile` is m along both axes (0: TileFor(params)).
   WinogradEngine(const ConvProblem& params, const MicroKernel<float>& gemm,
-                 const WinogradKernel& transforms, int tile = kWinogradTile);
+                 const WinogradKernel& transforms, int tile = 0);
   WinogradEngine(const WinogradEngine&) = delete;
   WinogradEngine& operator=(const WinogradEngine&) = delete;
 
