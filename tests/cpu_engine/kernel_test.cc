@@ -28,6 +28,12 @@
 //      computed in one call and in several; a non-finite filter must be
 //      refused, Inf and NaN in dy must match the reference;
 //   5. the bfloat16 row converter chosen here against the portable loops;
+//   6. the Winograd transforms F(m, r) alone (in double, against the
+//      correlation they compute), and the Winograd engine with each tier's
+//      transforms and GEMM kernel on dense phases of 1 to 5 taps, whole, in
+//      parts and through staged rows, on random and mixed-magnitude data,
+//      within the 2e-5 x max|dx| bound; a non-finite filter must be refused
+//      and Inf or NaN in dy must land where the reference puts them;
 // and prints one line per kernel: which ran, and which were skipped because
 // the CPU lacks their tier. The last line is "N passed, M failed".
 //
