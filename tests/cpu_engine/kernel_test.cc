@@ -58,6 +58,7 @@
 #include "cc/kernels/cpu/nhwc_row_io.h"
 #include "cc/kernels/cpu/pixel_engine.h"
 #include "cc/kernels/cpu/winograd_engine.h"
+#include "cc/kernels/cpu/winograd_fixed.h"
 #include "cc/kernels/cpu/winograd_transform.h"
 #include "tests/native_common/conv_case.h"
 #include "tests/native_common/non_finite_cases.h"
@@ -572,6 +573,24 @@ bool CheckAxisTransforms(std::mt19937& rng) {
   return ok;
 }
 
+// The constant matrices of winograd_fixed.h are what MakeAxisTransform
+// builds for the same m and r, entry by entry.
+bool CheckFixedMatrices() {
+  bool ok = true;
+  for (const tf_custom_op::WinogradFixedKey& key : tf_custom_op::kWinogradFixedKeys) {
+    tf_custom_op::AxisTransform t;
+    if (!tf_custom_op::MakeAxisTransform(key.m, key.taps, &t)) return false;
+    const tf_custom_op::SparseRows& built = key.output ? t.at : t.bt;
+    ok = ok && built.rows == key.matrix->rows && built.inputs == key.matrix->inputs;
+    for (int i = 0; i < built.rows; ++i) {
+      float dense[tf_custom_op::kMaxAlpha] = {};
+      for (int e = 0; e < built.count[i]; ++e) dense[built.index[i][e]] = built.coef[i][e];
+      for (int j = 0; j < built.inputs; ++j) ok = ok && dense[j] == key.matrix->v[i][j];
+    }
+  }
+  return ok;
+}
+
 // The largest |dx - reference| over max|reference| (non-finite references
 // must be met exactly: any mismatch returns infinity).
 double WinogradError(const ConvProblem& p, const std::vector<float>& w,
@@ -665,6 +684,7 @@ const Shape kWinogradShapes[] = {
 
 void CheckWinogradTable(std::mt19937& rng) {
   Report(CheckAxisTransforms(rng), "Winograd transforms F(m, r), m + r <= 9");
+  Report(CheckFixedMatrices(), "Winograd fixed matrices (winograd_fixed.h) as built");
   const tf_custom_op::WinogradKernelTable table = tf_custom_op::FloatWinogradKernels();
   const KernelTable<float> gemms = tf_custom_op::FloatKernels();
   for (int i = 0; i < table.size; ++i) {

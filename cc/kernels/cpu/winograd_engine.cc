@@ -29,6 +29,19 @@ bool DenseAxis(const AxisPlan& plan) {
   return true;
 }
 
+// The tier's fixed transform for a phase of `taps_r` x `taps_c` taps with
+// tiles of `tile` where kWinogradFixedKeys has one, else its generic one.
+WinogradTransformFn FixedOr(const WinogradKernel& kernel, int tile, int taps_r, int taps_c,
+                            bool output) {
+  if (taps_r == taps_c) {
+    for (int i = 0; i < kWinogradFixedCount; ++i) {
+      const WinogradFixedKey& key = kWinogradFixedKeys[i];
+      if (key.m == tile && key.taps == taps_r && key.output == output) return kernel.fixed[i];
+    }
+  }
+  return kernel.transform;
+}
+
 AxisPlan RowPlan(const ConvProblem& p) {
   return MakeAxisPlan(p.in_rows, p.filter_rows, p.stride_rows, p.dilation_rows, p.pad_top);
 }
@@ -122,6 +135,8 @@ WinogradEngine::WinogradEngine(const ConvProblem& params, const MicroKernel<floa
   int64_t offset = 0;
   for (size_t a = 0; a < rows_.size(); ++a) {
     for (size_t b = 0; b < cols_.size(); ++b) {
+      data_fn_.push_back(FixedOr(transforms, tile, rows_[a].taps, cols_[b].taps, false));
+      output_fn_.push_back(FixedOr(transforms, tile, rows_[a].taps, cols_[b].taps, true));
       if (rows_[a].taps == 0 || cols_[b].taps == 0) {
         phase_offset_.push_back(-1);
         continue;
@@ -355,6 +370,7 @@ void WinogradEngine::ComputeBlock(int64_t row_phase, int64_t col_phase, const Ti
                                   Scratch* scratch) const {
   const AxisPhasePlan& rp = rows_[static_cast<size_t>(row_phase)];
   const AxisPhasePlan& cp = cols_[static_cast<size_t>(col_phase)];
+  const size_t pair = static_cast<size_t>(row_phase) * cols_.size() + static_cast<size_t>(col_phase);
   const int ar = rp.transform.alpha, ac = cp.transform.alpha;
   const int64_t P = params_.out_rows, Q = params_.out_cols;
   const int64_t K = params_.out_depth, C = params_.in_depth;
@@ -380,8 +396,8 @@ void WinogradEngine::ComputeBlock(int64_t row_phase, int64_t col_phase, const Ti
     for (int xi = 0; xi < ar * ac; ++xi) {
       scratch->points[static_cast<size_t>(xi)] = scratch->v + xi * v_xi_stride + t * depth_stride_;
     }
-    const bool finite = transforms_.transform(scratch->pixels.data(), K, rp.transform.bt,
-                                              cp.transform.bt, scratch->points.data());
+    const bool finite = data_fn_[pair](scratch->pixels.data(), K, rp.transform.bt,
+                                       cp.transform.bt, scratch->points.data());
     scratch->direct[static_cast<size_t>(t)] = !finite;
     any_direct = any_direct || !finite;
   }
@@ -418,7 +434,7 @@ void WinogradEngine::ComputeBlock(int64_t row_phase, int64_t col_phase, const Ti
     for (int xi = 0; xi < ar * ac; ++xi) {
       results[xi] = scratch->m + xi * m_xi_stride + t * channel_stride_;
     }
-    transforms_.transform(results, C, rp.transform.at, cp.transform.at, scratch->out.data());
+    output_fn_[pair](results, C, rp.transform.at, cp.transform.at, scratch->out.data());
   }
 }
 

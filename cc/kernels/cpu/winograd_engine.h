@@ -209,6 +209,9 @@ class WinogradEngine {
   int max_alpha2_ = 0;          // the largest alpha_r * alpha_c of a phase pair
   std::vector<int64_t> part_phase_;    // phase pair (a * col phases + b) of each packed phase
   std::vector<int64_t> phase_offset_;  // where each phase pair's panels start (-1: none)
+  // Each phase pair's data and output transforms: a fixed one of the tier
+  // where its matrices are among kWinogradFixedKeys, else the generic one.
+  std::vector<WinogradTransformFn> data_fn_, output_fn_;
   std::vector<float> zero_row_;        // K zeros: dy outside its edges
   int64_t packed_size_ = 0;
   PooledBuffer storage_;

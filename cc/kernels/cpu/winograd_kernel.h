@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cc/kernels/cpu/winograd_fixed.h"
 #include "cc/kernels/cpu/winograd_transform.h"
 
 namespace tf_custom_op {
@@ -26,6 +27,9 @@ using WinogradTransformFn = bool (*)(const float* const* in, int64_t depth,
 struct WinogradKernel {
   const char* name;
   WinogradTransformFn transform;
+  // The same for the matrices of kWinogradFixedKeys (winograd_fixed.h),
+  // compiled for them; `rows` and `cols` are then not read.
+  WinogradTransformFn fixed[kWinogradFixedCount];
 };
 
 }  // namespace tf_custom_op

@@ -14,7 +14,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
+#include "cc/kernels/cpu/winograd_fixed.h"
 #include "cc/kernels/cpu/winograd_kernel.h"
 #include "cc/kernels/cpu/winograd_transform.h"
 
@@ -83,9 +85,66 @@ bool Transform(const float* const* in, int64_t depth, const SparseRows& rows,
   return finite;
 }
 
+// TransformLanes for a matrix known at compile time (along both axes):
+// every loop is unrolled, so the zero coefficients fold away and the
+// others become constants.
+template <typename Vec, const WinogradFixedMatrix& M>
+inline void FixedLanes(const float* const* in, int64_t k, float* const* out,
+                       typename Vec::V* bad) {
+  using V = typename Vec::V;
+  constexpr int kIn = M.inputs, kOut = M.rows;
+  V x[kIn][kIn];
+  _Pragma("GCC unroll 8") for (int a = 0; a < kIn; ++a) {
+    _Pragma("GCC unroll 8") for (int b = 0; b < kIn; ++b) x[a][b] = Vec::Load(in[a * kIn + b] + k);
+  }
+  const V zero = Vec::Zero();
+  _Pragma("GCC unroll 8") for (int i = 0; i < kOut; ++i) {
+    V t[kIn];
+    _Pragma("GCC unroll 8") for (int b = 0; b < kIn; ++b) {
+      V sum = Vec::Zero();
+      _Pragma("GCC unroll 8") for (int a = 0; a < kIn; ++a) {
+        if (M.v[i][a] != 0.0f) sum = Vec::Fma(Vec::Broadcast(&M.v[i][a]), x[a][b], sum);
+      }
+      t[b] = sum;
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < kOut; ++j) {
+      float* dst = out[i * kOut + j];
+      if (dst == nullptr) continue;
+      V sum = Vec::Zero();
+      _Pragma("GCC unroll 8") for (int b = 0; b < kIn; ++b) {
+        if (M.v[j][b] != 0.0f) sum = Vec::Fma(Vec::Broadcast(&M.v[j][b]), t[b], sum);
+      }
+      *bad = Vec::Fma(sum, zero, *bad);
+      Vec::Store(dst + k, sum);
+    }
+  }
+}
+
+template <typename Vec, const WinogradFixedMatrix& M>
+bool FixedTransform(const float* const* in, int64_t depth, const SparseRows&, const SparseRows&,
+                    float* const* out) {
+  typename Vec::V bad = Vec::Zero();
+  int64_t k = 0;
+  for (; k + Vec::kLanes <= depth; k += Vec::kLanes) FixedLanes<Vec, M>(in, k, out, &bad);
+  float tail_bad = 0.0f;
+  for (; k < depth; ++k) FixedLanes<ScalarF32Lane, M>(in, k, out, &tail_bad);
+  float lanes[Vec::kLanes];
+  Vec::Store(lanes, bad);
+  bool finite = !std::isnan(tail_bad);
+  for (int l = 0; l < Vec::kLanes; ++l) finite = finite && !std::isnan(lanes[l]);
+  return finite;
+}
+
+template <typename Vec, size_t... kEntries>
+WinogradKernel MakeWinogradKernel(const char* name, std::index_sequence<kEntries...>) {
+  return WinogradKernel{name,
+                        &Transform<Vec>,
+                        {&FixedTransform<Vec, *kWinogradFixedKeys[kEntries].matrix>...}};
+}
+
 template <typename Vec>
 WinogradKernel MakeWinogradKernel(const char* name) {
-  return WinogradKernel{name, &Transform<Vec>};
+  return MakeWinogradKernel<Vec>(name, std::make_index_sequence<kWinogradFixedCount>());
 }
 
 }  // namespace
