@@ -328,9 +328,15 @@ bool RunWinogradEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   if (!finite.load()) return false;
   const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
                                         in_backprop->flat<T>().data());
+  // At least two blocks per thread: a pass (MinRowsPerCall) can be a third
+  // of a batch, and three passes on two threads leave one idle a third of
+  // the time. Measured (2 threads, two interleaved runs each):
+  // dcgan_up4x4s2 1.09x / 1.15x TF -> 1.21x / 1.27x, others within noise.
+  const int64_t units = engine.NumRowUnits();
+  const int64_t min_rows =
+      std::min<int64_t>(engine.MinRowsPerCall(), (units + 2 * pool.threads - 1) / (2 * pool.threads));
   timer.Parallel([&] {
-    ParallelForBlocks(pool, engine.NumRowUnits(), engine.MacsPerRowUnit(),
-                      engine.MinRowsPerCall(),
+    ParallelForBlocks(pool, units, engine.MacsPerRowUnit(), min_rows,
                       [&](int64_t b, int64_t e) { engine.ComputeRows(io, filter_hwio, b, e); });
   });
   return true;
