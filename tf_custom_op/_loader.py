@@ -91,6 +91,25 @@ def _check_environment(path):
             raise OpLibraryError("tf_custom_op: " + problem.decode())
 
 
+def _problem_fields(problem):
+    import ctypes
+    return (ctypes.c_int64 * 20)(*[int(v) for v in problem])
+
+
+def cpu_winograd_bytes(problem, dy_in_place, dx_in_place):
+    """(transformed filter bytes, scratch bytes per thread) of the Winograd
+    engine for `problem` (as cpu_algorithm), or None where it does not serve."""
+    import ctypes
+    op_module()
+    sizes = ctypes.CDLL(library_path()).tf_custom_op_cpu_winograd_bytes
+    sizes.restype = ctypes.c_bool
+    packed, scratch = ctypes.c_int64(), ctypes.c_int64()
+    if not sizes(_problem_fields(problem), ctypes.c_bool(dy_in_place), ctypes.c_bool(dx_in_place),
+                 ctypes.byref(packed), ctypes.byref(scratch)):
+        return None
+    return packed.value, scratch.value
+
+
 def cpu_algorithm(problem):
     """"winograd" or "direct": what the float32 CPU kernel runs under the
     "auto" setting (and TF_CUSTOM_OP_ALGORITHM) for `problem`, a sequence of
@@ -99,8 +118,7 @@ def cpu_algorithm(problem):
     op_module()
     choose = ctypes.CDLL(library_path()).tf_custom_op_cpu_algorithm
     choose.restype = ctypes.c_char_p
-    fields = (ctypes.c_int64 * 20)(*[int(v) for v in problem])
-    return choose(fields).decode()
+    return choose(_problem_fields(problem)).decode()
 
 
 def raw_op():

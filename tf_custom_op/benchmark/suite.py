@@ -38,8 +38,10 @@ class Case:
         self.stride, self.dilation = stride, dil
 
     def extra_memory_bytes(self, threads, kernels):
-        """Peak memory the op allocates beyond its output, mirroring
-        cc/kernels/cpu/gather_engine.cc: the packed filter (channel blocks
+        """Peak memory the op allocates beyond its output. Where the Winograd
+        engine runs, its own count (the transformed filter and each thread's
+        scratch: WinogradEngine::PackedBytes, ScratchBytes). Otherwise,
+        mirroring cc/kernels/cpu/gather_engine.cc: the packed filter (channel blocks
         padded to the micro-kernel's width nr, K to whole steps of k_pack)
         plus, per thread, the staged dy rows when dy cannot be read in place
         (NCHW, or a dtype the kernel does not read) and one dx row when dx
@@ -58,6 +60,11 @@ class Case:
         nhwc = self.data_format == "NHWC"
         dy_staged = not (nhwc and reads == self.dtype)
         dx_staged = not (nhwc and self.dtype in ("float32", "float64", "int32"))
+        if self.algorithm() == "winograd":
+            from tf_custom_op import _loader
+            packed, scratch = _loader.cpu_winograd_bytes(
+                self.problem_fields(), nhwc and self.dtype == "float32", not dx_staged)
+            return packed + threads * scratch
         row_taps = -(-r // self.stride)
         c = self.nhwc_input[3]
         per_thread = ((row_taps + 1) * q * k * elem if dy_staged else 0) + \

@@ -269,9 +269,18 @@ const float* WinogradEngine::PackedPhase(int64_t row_phase, int64_t col_phase) c
   return packed_ + phase_offset_[static_cast<size_t>(row_phase * cols_.size() + col_phase)];
 }
 
+int64_t WinogradEngine::DySlots() const { return units_per_pass_ * (tile_ + kWinogradMaxTaps + 2); }
+
+int64_t WinogradEngine::ScratchBytes(bool dy_in_place, bool dx_in_place) const {
+  int64_t floats = max_alpha2_ * tiles_per_block_ * (depth_stride_ + channel_stride_);
+  if (!dy_in_place) floats += DySlots() * params_.out_cols * params_.out_depth;
+  if (!dx_in_place) floats += units_per_pass_ * band_rows_ * params_.in_cols * params_.in_depth;
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
 void WinogradEngine::ComputeRows(const RowIO<float>& io, const float* filter_hwio,
                                  int64_t begin, int64_t end) const {
-  const int64_t dy_slots = units_per_pass_ * (tile_ + kWinogradMaxTaps + 2);
+  const int64_t dy_slots = DySlots();
   Scratch scratch(io, dy_slots, params_.out_cols * params_.out_depth);
   scratch.io = &io;
   scratch.dx_in_place = io.DxRowInPlace(0, 0) != nullptr;

@@ -77,8 +77,16 @@ constexpr WinogradTileLimit kWinogradTileLimits[] = {
 constexpr double kWinogradWideTileGain = 0.8;
 
 // Bytes of transformed data and GEMM results (V and M) one block of tiles
-// holds: within a core's L2 on the CPUs we run on for common depths, so V
-// comes back from L2 for every channel block and M for the output transform.
+// holds, the bulk of a thread's scratch. A point's V and M (a block's share
+// of them) stay in L2 while its GEMM sweeps the channel blocks, and each
+// point's transformed filter, read from memory once per block, serves every
+// tile of it (at least 4 MR tiles). Measured with `build/cpu_engine_bench`
+// (one thread) at 2, 4, 8, 16 and 32 MB: within the noise for 3x3 layers;
+// 4x4 stride 2 (dcgan64_g2: 52 MB of transformed filter) needs the tiles:
+// at 4 MB (48 tiles) no faster than direct (102 against 97-112 ms), at
+// 8 MB (96 tiles) 72-84 ms, and at 32 MB (all 256 tiles of a phase, the
+// size of dx) its GEMMs took a third less time again. 8 MB per thread is
+// the compromise.
 constexpr int64_t kWinogradBlockBytes = 8 << 20;
 
 // The selection rule's thresholds (WinogradEngine::Chosen), from the whole
@@ -161,6 +169,11 @@ class WinogradEngine {
   // (the tiles past dx's edge included): what the selection weighs.
   double GemmFraction() const;
   int tile() const { return tile_; }
+  // Bytes of the transformed filter (allocated by the constructor), and of
+  // the scratch one ComputeRows call allocates (V, M, and the staged dy and
+  // dx rows where they are not read or written in place).
+  int64_t PackedBytes() const { return packed_size_ * static_cast<int64_t>(sizeof(float)); }
+  int64_t ScratchBytes(bool dy_in_place, bool dx_in_place) const;
   const MicroKernel<float>& gemm() const { return gemm_; }
   const WinogradKernel& transforms() const { return transforms_; }
 
@@ -193,6 +206,8 @@ class WinogradEngine {
   void DirectTile(int64_t row_phase, int64_t col_phase, const Tile& tile,
                   const float* filter_hwio, Scratch* scratch) const;
   const float* PackedPhase(int64_t row_phase, int64_t col_phase) const;
+  // Staged dy rows a call keeps (where dy is not read in place).
+  int64_t DySlots() const;
 
   ConvProblem params_;
   const MicroKernel<float>& gemm_;
