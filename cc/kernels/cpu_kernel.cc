@@ -230,6 +230,22 @@ const Elem* FilterElements(const WorkerPool& pool, RunTimer* timer, const Tensor
   }
 }
 
+// Packs (or transforms) the filter for `engine` in the thread pool, in its
+// parts (`part_work` multiply-adds' worth each, for sizing the shards):
+// a batch-1 layer with a 33 MB filter spent a third of its time packing on
+// one thread. Returns whether every weight was finite.
+template <typename Engine, typename Elem>
+bool PackInPool(const WorkerPool& pool, RunTimer* timer, Engine& engine,
+                const Elem* filter_hwio, double part_work) {
+  std::atomic<bool> finite{true};
+  timer->Parallel([&] {
+    ParallelForBlocks(pool, engine.NumPackParts(), part_work, 1, [&](int64_t b, int64_t e) {
+      if (!engine.PackParts(filter_hwio, b, e)) finite = false;
+    });
+  });
+  return finite.load();
+}
+
 template <typename T, typename Acc, typename Elem>
 void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
                const MicroKernel<Acc, Elem>& kernel, const Tensor& filter,
@@ -240,17 +256,9 @@ void RunEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   // Other dtypes are converted first (PackParts reads HWIO elements).
   PooledBuffer converted;
   const Elem* filter_hwio = FilterElements<T, Elem>(pool, &timer, filter, &converted);
-  // Packing runs in the thread pool too: a batch-1 layer with a 33 MB
-  // filter spent a third of its time packing on one thread. A copied
-  // element is counted as a multiply-add for sizing the shards.
-  std::atomic<bool> finite{true};
-  timer.Parallel([&] {
-    ParallelForBlocks(pool, engine.NumPackParts(), static_cast<double>(engine.PackPartElements()),
-                      1, [&](int64_t b, int64_t e) {
-                        if (!engine.PackParts(filter_hwio, b, e)) finite = false;
-                      });
-  });
-  engine.FinishPacking(finite.load());
+  // A copied element is counted as a multiply-add.
+  engine.FinishPacking(PackInPool(pool, &timer, engine, filter_hwio,
+                                  static_cast<double>(engine.PackPartElements())));
 
   const TensorRowIO<T, Acc, Elem> io(p, nchw, out_backprop.flat<T>().data(),
                                      in_backprop->flat<T>().data());
@@ -318,14 +326,7 @@ bool RunWinogradEngine(OpKernelContext* ctx, bool nchw, const ConvProblem& p,
   WinogradEngine engine(p, SelectFloatKernel(), SelectFloatWinogradKernel());
   PooledBuffer converted;
   const float* filter_hwio = FilterElements<T, float>(pool, &timer, filter, &converted);
-  std::atomic<bool> finite{true};
-  timer.Parallel([&] {
-    ParallelForBlocks(pool, engine.NumPackParts(), engine.PackPartWork(), 1,
-                      [&](int64_t b, int64_t e) {
-                        if (!engine.PackParts(filter_hwio, b, e)) finite = false;
-                      });
-  });
-  if (!finite.load()) return false;
+  if (!PackInPool(pool, &timer, engine, filter_hwio, engine.PackPartWork())) return false;
   const TensorRowIO<T, float, float> io(p, nchw, out_backprop.flat<T>().data(),
                                         in_backprop->flat<T>().data());
   // At least two blocks per thread: a pass (MinRowsPerCall) can be a third

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "cc/kernels/conv_params.h"
+
 namespace tf_custom_op {
 
 struct AxisTap {
@@ -72,6 +74,14 @@ inline AxisPlan MakeAxisPlan(int64_t size, int64_t filter, int64_t stride,
         static_cast<int64_t>(plan.taps.size()) - phase.first_tap_slot;
   }
   return plan;
+}
+
+// The plans of a problem's two axes (dx rows and columns).
+inline AxisPlan RowPlanOf(const ConvProblem& p) {
+  return MakeAxisPlan(p.in_rows, p.filter_rows, p.stride_rows, p.dilation_rows, p.pad_top);
+}
+inline AxisPlan ColPlanOf(const ConvProblem& p) {
+  return MakeAxisPlan(p.in_cols, p.filter_cols, p.stride_cols, p.dilation_cols, p.pad_left);
 }
 
 }  // namespace tf_custom_op

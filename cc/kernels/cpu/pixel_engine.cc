@@ -43,10 +43,8 @@ PixelEngine::PixelEngine(const ConvProblem& params, const PixelKernel& kernel)
     : params_(params),
       kernel_(kernel),
       transpose_(SelectFloatTranspose()),
-      row_plan_(MakeAxisPlan(params.in_rows, params.filter_rows, params.stride_rows,
-                             params.dilation_rows, params.pad_top)),
-      col_plan_(MakeAxisPlan(params.in_cols, params.filter_cols, params.stride_cols,
-                             params.dilation_cols, params.pad_left)) {
+      row_plan_(RowPlanOf(params)),
+      col_plan_(ColPlanOf(params)) {
   const OffsetRange cols = OffsetsOf(col_plan_);
   int64_t most_pixels = 0;
   for (const AxisPhase& phase : col_plan_.phases) most_pixels = std::max(most_pixels, phase.count);

@@ -42,13 +42,6 @@ WinogradTransformFn FixedOr(const WinogradKernel& kernel, int tile, int taps_r, 
   return kernel.transform;
 }
 
-AxisPlan RowPlan(const ConvProblem& p) {
-  return MakeAxisPlan(p.in_rows, p.filter_rows, p.stride_rows, p.dilation_rows, p.pad_top);
-}
-AxisPlan ColPlan(const ConvProblem& p) {
-  return MakeAxisPlan(p.in_cols, p.filter_cols, p.stride_cols, p.dilation_cols, p.pad_left);
-}
-
 }  // namespace
 
 struct WinogradEngine::Scratch {
@@ -69,8 +62,10 @@ struct WinogradEngine::Scratch {
   std::vector<Tile> tiles;           // the tiles of one phase pair of a pass
 };
 
-int WinogradEngine::TileFor(const ConvProblem& p) {
-  const AxisPlan row_plan = RowPlan(p), col_plan = ColPlan(p);
+WinogradEngine::Assessment WinogradEngine::Assess(const ConvProblem& p) {
+  Assessment out;
+  const AxisPlan row_plan = RowPlanOf(p), col_plan = ColPlanOf(p);
+  if (p.groups != 1 || !DenseAxis(row_plan) || !DenseAxis(col_plan)) return out;
   int64_t most = 0;
   for (const AxisPlan* plan : {&row_plan, &col_plan}) {
     for (const AxisPhase& phase : plan->phases) most = std::max(most, phase.num_taps);
@@ -84,18 +79,25 @@ int WinogradEngine::TileFor(const ConvProblem& p) {
     }
     return false;
   };
-  auto fraction = [&](int tile) {
-    return GemmFractionOf(PlanAxis(row_plan, tile), PlanAxis(col_plan, tile), tile);
+  // A tile's GEMM fraction and its tiles per phase, over all images.
+  auto assess = [&](int tile) {
+    const std::vector<AxisPhasePlan> rows = PlanAxis(row_plan, tile);
+    const std::vector<AxisPhasePlan> cols = PlanAxis(col_plan, tile);
+    const int64_t tiles =
+        p.batch * ((rows[0].count + tile - 1) / tile) * ((cols[0].count + tile - 1) / tile);
+    return Assessment{tile, GemmFractionOf(rows, cols, tile), tiles};
   };
   const bool wide = allowed(4), narrow = allowed(2);
-  if (wide && narrow) return fraction(4) <= kWinogradWideTileGain * fraction(2) ? 4 : 2;
-  return wide ? 4 : narrow ? 2 : 0;
+  if (wide && narrow) {
+    const Assessment four = assess(4), two = assess(2);
+    return four.fraction <= kWinogradWideTileGain * two.fraction ? four : two;
+  }
+  return wide ? assess(4) : narrow ? assess(2) : out;
 }
 
-bool WinogradEngine::ShapeSuits(const ConvProblem& p) {
-  if (p.groups != 1) return false;
-  return DenseAxis(RowPlan(p)) && DenseAxis(ColPlan(p)) && TileFor(p) > 0;
-}
+int WinogradEngine::TileFor(const ConvProblem& p) { return Assess(p).tile; }
+
+bool WinogradEngine::ShapeSuits(const ConvProblem& p) { return Assess(p).tile > 0; }
 
 std::vector<WinogradEngine::AxisPhasePlan> WinogradEngine::PlanAxis(const AxisPlan& plan,
                                                                     int tile) {
@@ -122,21 +124,20 @@ WinogradEngine::WinogradEngine(const ConvProblem& params, const MicroKernel<floa
                                const WinogradKernel& transforms, int tile)
     : params_(params), gemm_(gemm), transforms_(transforms),
       tile_(tile > 0 ? tile : TileFor(params)) {
-  tile = tile_;
-  rows_ = PlanAxis(RowPlan(params), tile);
-  cols_ = PlanAxis(ColPlan(params), tile);
+  rows_ = PlanAxis(RowPlanOf(params), tile_);
+  cols_ = PlanAxis(ColPlanOf(params), tile_);
   const int64_t C = params.in_depth, K = params.out_depth;
   channel_blocks_ = (C + gemm.nr - 1) / gemm.nr;
-  bands_ = (rows_[0].count + tile - 1) / tile;
-  band_rows_ = tile * params.stride_rows;
+  bands_ = (rows_[0].count + tile_ - 1) / tile_;
+  band_rows_ = tile_ * params.stride_rows;
   depth_stride_ = RoundUp(K, kLineFloats) + kLineFloats;
   channel_stride_ = RoundUp(C, kLineFloats);
 
   int64_t offset = 0;
   for (size_t a = 0; a < rows_.size(); ++a) {
     for (size_t b = 0; b < cols_.size(); ++b) {
-      data_fn_.push_back(FixedOr(transforms, tile, rows_[a].taps, cols_[b].taps, false));
-      output_fn_.push_back(FixedOr(transforms, tile, rows_[a].taps, cols_[b].taps, true));
+      data_fn_.push_back(FixedOr(transforms, tile_, rows_[a].taps, cols_[b].taps, false));
+      output_fn_.push_back(FixedOr(transforms, tile_, rows_[a].taps, cols_[b].taps, true));
       if (rows_[a].taps == 0 || cols_[b].taps == 0) {
         phase_offset_.push_back(-1);
         continue;
@@ -159,7 +160,7 @@ WinogradEngine::WinogradEngine(const ConvProblem& params, const MicroKernel<floa
   const int64_t tile_bytes =
       std::max(1, max_alpha2_) * (depth_stride_ + channel_stride_) * static_cast<int64_t>(sizeof(float));
   tiles_per_block_ = std::clamp<int64_t>(kWinogradBlockBytes / tile_bytes / mr * mr, 4 * mr, 16 * mr);
-  const int64_t tiles_per_band = (cols_[0].count + tile - 1) / tile;
+  const int64_t tiles_per_band = (cols_[0].count + tile_ - 1) / tile_;
   units_per_pass_ = std::max<int64_t>(1, (tiles_per_block_ + tiles_per_band - 1) / tiles_per_band);
 }
 
@@ -173,7 +174,9 @@ bool WinogradEngine::PackParts(const float* filter_hwio, int64_t begin, int64_t 
   const FloatTransposeFn transpose = SelectFloatTranspose();
   // One channel block's transformed weights as [xi][channel][k] (vectors over
   // k, as the filter is laid out), then transposed to the panel's [k][channel].
-  std::vector<float> staged(static_cast<size_t>(max_alpha2_ * nr * K));
+  // Every element is written before it is read: uninitialized, from the pool.
+  const PooledBuffer staging(static_cast<size_t>(max_alpha2_ * nr * K) * sizeof(float));
+  float* const staged = static_cast<float*>(staging.data());
   const float* taps[kWinogradMaxTaps * kWinogradMaxTaps];
   float* outputs[kMaxAlpha * kMaxAlpha];
   bool finite = true;
@@ -188,7 +191,7 @@ bool WinogradEngine::PackParts(const float* filter_hwio, int64_t begin, int64_t 
       if (l >= channels) {
         // Past C: zero weights, so the kernel's padding lanes compute zeros.
         for (int xi = 0; xi < alpha2; ++xi) {
-          std::fill_n(staged.data() + (xi * nr + l) * K, K, 0.0f);
+          std::fill_n(staged + (xi * nr + l) * K, K, 0.0f);
         }
         continue;
       }
@@ -198,12 +201,12 @@ bool WinogradEngine::PackParts(const float* filter_hwio, int64_t begin, int64_t 
           taps[jr * cp.taps + jc] = filter_hwio + ((rp.tap_of[jr] * S + cp.tap_of[jc]) * C + c) * K;
         }
       }
-      for (int xi = 0; xi < alpha2; ++xi) outputs[xi] = staged.data() + (xi * nr + l) * K;
+      for (int xi = 0; xi < alpha2; ++xi) outputs[xi] = staged + (xi * nr + l) * K;
       finite = transforms_.transform(taps, K, rp.transform.g, cp.transform.g, outputs) && finite;
     }
     float* panel = packed_ + phase_offset_[static_cast<size_t>(pair)] + cb * alpha2 * K * nr;
     for (int xi = 0; xi < alpha2; ++xi) {
-      transpose(staged.data() + xi * nr * K, K, nr, K, panel + xi * K * nr, nr);
+      transpose(staged + xi * nr * K, K, nr, K, panel + xi * K * nr, nr);
     }
   }
   return finite;
@@ -241,16 +244,11 @@ double WinogradEngine::GemmFractionOf(const std::vector<AxisPhasePlan>& rows,
 
 bool WinogradEngine::Chosen(const ConvProblem& p) {
   const int64_t depth = std::min(p.in_depth, p.out_depth);
-  if (depth < kWinogradMinDepth || !ShapeSuits(p)) return false;
-  const int tile = TileFor(p);
-  const std::vector<AxisPhasePlan> rows = PlanAxis(RowPlan(p), tile);
-  const std::vector<AxisPhasePlan> cols = PlanAxis(ColPlan(p), tile);
-  const int64_t tiles =
-      p.batch * ((rows[0].count + tile - 1) / tile) * ((cols[0].count + tile - 1) / tile);
-  if (tiles < kWinogradMinTiles) return false;
-  const double fraction = GemmFractionOf(rows, cols, tile);
-  return fraction <= kWinogradLeanFraction ||
-         (fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide);
+  if (depth < kWinogradMinDepth) return false;
+  const Assessment a = Assess(p);
+  if (a.tile == 0 || a.tiles < kWinogradMinTiles) return false;
+  return a.fraction <= kWinogradLeanFraction ||
+         (a.fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide);
 }
 
 bool WinogradEngine::Selected(const ConvProblem& p, ConvAlgorithm attr) {
@@ -301,12 +299,12 @@ void WinogradEngine::ComputeRows(const RowIO<float>& io, const float* filter_hwi
   scratch.rows.resize(static_cast<size_t>(tiles_per_block_ + gemm_.mr));
   scratch.direct.resize(static_cast<size_t>(tiles_per_block_));
   for (int64_t first = begin; first < end; first += units_per_pass_) {
-    ComputePass(io, filter_hwio, first, std::min(end, first + units_per_pass_), &scratch);
+    ComputePass(filter_hwio, first, std::min(end, first + units_per_pass_), &scratch);
   }
 }
 
-void WinogradEngine::ComputePass(const RowIO<float>& io, const float* filter_hwio,
-                                 int64_t begin, int64_t end, Scratch* scratch) const {
+void WinogradEngine::ComputePass(const float* filter_hwio, int64_t begin, int64_t end,
+                                 Scratch* scratch) const {
   const int64_t C = params_.in_depth;
   for (size_t a = 0; a < rows_.size(); ++a) {
     for (size_t b = 0; b < cols_.size(); ++b) {
@@ -343,7 +341,8 @@ void WinogradEngine::ComputePass(const RowIO<float>& io, const float* filter_hwi
     const int64_t n = unit / bands_, first_row = (unit % bands_) * band_rows_;
     const int64_t last_row = std::min(params_.in_rows, first_row + band_rows_);
     for (int64_t h = first_row; h < last_row; ++h) {
-      io.StoreDxRow(n, h, scratch->dx + ((unit - begin) * band_rows_ + h - first_row) * row_elements);
+      scratch->io->StoreDxRow(
+          n, h, scratch->dx + ((unit - begin) * band_rows_ + h - first_row) * row_elements);
     }
   }
 }

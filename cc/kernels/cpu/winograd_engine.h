@@ -192,11 +192,18 @@ class WinogradEngine {
     int64_t col0;    // its first phase-local column
   };
   struct Scratch;
+  // What the selection reads of a problem, computed once: the tile (0 where
+  // the engine does not serve it), its GEMM fraction and tiles per phase.
+  struct Assessment {
+    int tile = 0;
+    double fraction = 1.0;
+    int64_t tiles = 0;
+  };
+  static Assessment Assess(const ConvProblem& p);
   static std::vector<AxisPhasePlan> PlanAxis(const AxisPlan& plan, int tile);
   static double GemmFractionOf(const std::vector<AxisPhasePlan>& rows,
                                const std::vector<AxisPhasePlan>& cols, int tile);
-  void ComputePass(const RowIO<float>& io, const float* filter_hwio, int64_t begin,
-                   int64_t end, Scratch* scratch) const;
+  void ComputePass(const float* filter_hwio, int64_t begin, int64_t end, Scratch* scratch) const;
   void ComputeBlock(int64_t row_phase, int64_t col_phase, const Tile* tiles, int64_t count,
                     int64_t pass_begin, const float* filter_hwio, Scratch* scratch) const;
   // The tile's dx pixel pointers (null past the phase's edge).

@@ -42,10 +42,8 @@ inline int64_t Gcd(int64_t a, int64_t b) {
 
 // Returns false when an offset does not fit the kernel's 32-bit arithmetic.
 inline bool MakePhasePlan(const ConvProblem& p, PhasePlan* out) {
-  const AxisPlan rows = MakeAxisPlan(p.in_rows, p.filter_rows, p.stride_rows,
-                                     p.dilation_rows, p.pad_top);
-  const AxisPlan cols = MakeAxisPlan(p.in_cols, p.filter_cols, p.stride_cols,
-                                     p.dilation_cols, p.pad_left);
+  const AxisPlan rows = RowPlanOf(p);
+  const AxisPlan cols = ColPlanOf(p);
   // Consecutive taps of a phase are stride/gcd(stride, dilation) filter
   // indices apart, and their dy offsets dilation/gcd apart.
   const int64_t gr = Gcd(p.stride_rows, p.dilation_rows);
