@@ -18,6 +18,8 @@ TF_SOURCES = [
     "cc/ops/conv2d_backprop_input_op.cc",
     "cc/kernels/conv_geometry.cc",
     "cc/kernels/cpu_kernel.cc",
+    # TF-free, but half and bfloat16 are Eigen's types (TF's include path).
+    "cc/kernels/cpu_backprop_input.cc",
 ]
 
 # TensorFlow-free sources of the CPU engine, compiled for the baseline ISA.

@@ -32,6 +32,33 @@ struct ConvProblem {
   int64_t pad_top, pad_bottom, pad_left, pad_right;
 };
 
+// ConvProblem as a flat list of its members, in their declared order: how
+// the problem crosses a boundary that carries only integers (the Python
+// loader's ctypes queries, the XLA custom call's attributes).
+constexpr int kConvProblemFields = 20;
+
+template <typename Problem, typename Visit>
+void ForEachConvProblemField(Problem& p, Visit visit) {
+  decltype(&p.batch) members[] = {&p.batch, &p.in_rows, &p.in_cols, &p.in_depth, &p.out_rows,
+                                   &p.out_cols, &p.out_depth, &p.filter_rows, &p.filter_cols,
+                                   &p.filter_depth, &p.groups, &p.out_depth_per_group, &p.stride_rows,
+                                   &p.stride_cols, &p.dilation_rows, &p.dilation_cols, &p.pad_top,
+                                   &p.pad_bottom, &p.pad_left, &p.pad_right};
+  static_assert(sizeof(members) / sizeof(members[0]) == kConvProblemFields,
+                "every ConvProblem member is a field");
+  for (int i = 0; i < kConvProblemFields; ++i) visit(i, *members[i]);
+}
+
+inline ConvProblem ProblemOfFields(const int64_t* fields) {
+  ConvProblem p;
+  ForEachConvProblemField(p, [&](int i, int64_t& member) { member = fields[i]; });
+  return p;
+}
+
+inline void FieldsOfProblem(const ConvProblem& p, int64_t* fields) {
+  ForEachConvProblemField(p, [&](int i, const int64_t& member) { fields[i] = member; });
+}
+
 // Multiply-adds that one dx row (n, h) costs on average, counting the taps a
 // phase decomposition gives each pixel (R*S / (stride_rows * stride_cols),
 // a stride beyond the map's size giving fewer phases): what the CPU engines

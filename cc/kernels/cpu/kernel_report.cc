@@ -100,22 +100,6 @@ extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_isa_c
   return tf_custom_op::IsaCapProblem();
 }
 
-namespace {
-
-// A ConvProblem from its 20 members in their declared order.
-tf_custom_op::ConvProblem ProblemOfFields(const int64_t* fields) {
-  tf_custom_op::ConvProblem p;
-  int64_t* members[] = {&p.batch, &p.in_rows, &p.in_cols, &p.in_depth, &p.out_rows,
-                        &p.out_cols, &p.out_depth, &p.filter_rows, &p.filter_cols,
-                        &p.filter_depth, &p.groups, &p.out_depth_per_group, &p.stride_rows,
-                        &p.stride_cols, &p.dilation_rows, &p.dilation_cols, &p.pad_top,
-                        &p.pad_bottom, &p.pad_left, &p.pad_right};
-  for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); ++i) *members[i] = fields[i];
-  return p;
-}
-
-}  // namespace
-
 // nullptr, or why TF_CUSTOM_OP_ALGORITHM is invalid (conv_algorithm.h).
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_algorithm_env_problem() {
   return tf_custom_op::AlgorithmEnvProblem();
@@ -126,7 +110,7 @@ extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_algor
 // `fields` holds ConvProblem's 20 members in their declared order.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_algorithm(
     const int64_t* fields) {
-  const tf_custom_op::ConvProblem p = ProblemOfFields(fields);
+  const tf_custom_op::ConvProblem p = tf_custom_op::ProblemOfFields(fields);
   return tf_custom_op::WinogradEngine::Selected(p, tf_custom_op::ConvAlgorithm::kAuto)
              ? "winograd"
              : "direct";
@@ -138,7 +122,7 @@ extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_cpu_a
 extern "C" __attribute__((visibility("default"))) bool tf_custom_op_cpu_winograd_bytes(
     const int64_t* fields, bool dy_in_place, bool dx_in_place, int64_t* packed,
     int64_t* scratch) {
-  tf_custom_op::ConvProblem p = ProblemOfFields(fields);
+  tf_custom_op::ConvProblem p = tf_custom_op::ProblemOfFields(fields);
   if (!tf_custom_op::WinogradEngine::ShapeSuits(p)) return false;
   const tf_custom_op::WinogradEngine engine(p, tf_custom_op::SelectFloatKernel(),
                                             tf_custom_op::SelectFloatWinogradKernel());
