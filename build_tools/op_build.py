@@ -28,7 +28,8 @@ CONFIG = os.path.join(ROOT, ".tf_config.mk")
 from build_tools import sources  # noqa: E402
 from build_tools.sources import (CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
                                  PLAIN_SOURCES, TF_SOURCES, X86_EMULATED_SOURCES,
-                                 X86_EMULATION_FLAGS, X86_SOURCES, cuda_archs)
+                                 X86_EMULATION_FLAGS, X86_SOURCES, XLA_INCLUDE_SUBDIRS,
+                                 XLA_LINK_LIBS, XLA_SOURCES, cuda_archs)
 
 # The --x86-emulation test variant (tests/test_x86_emulation.py builds it).
 X86_EMULATION_LIBRARY = os.path.join(ROOT, "build", "x86_emulation", "_conv2d_backprop_input_op.so")
@@ -48,6 +49,16 @@ def read_config():
 def _run(cmd):
     print(" ".join(shlex.quote(c) for c in cmd), flush=True)
     subprocess.check_call(cmd, cwd=ROOT)
+
+
+def _try(cmd):
+    """Runs `cmd`; False (its output shown) where it fails."""
+    print(" ".join(shlex.quote(c) for c in cmd), flush=True)
+    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], flush=True)
+    return done.returncode == 0
 
 
 def _extra_cxxflags():
@@ -91,12 +102,22 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
                      for src, cmd in jobs_list]
 
     objects = []
+    # The XLA lowering: optional (a TF without its headers or symbols still
+    # gets the library, without the lowering).
+    use_xla = os.environ.get("TF_CUSTOM_OP_XLA", "1") != "0" and not x86_emulation
+    xla_flags = ["-isystem" + os.path.join(config["TF_INCLUDE"], d) for d in XLA_INCLUDE_SUBDIRS]
+    xla_jobs = [(src, [cxx] + base + tf_system + xla_flags) for src in XLA_SOURCES]
 
     def compile_one(job):
         src, cmd = job
         obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
         _run(cmd + ["-c", os.path.join(ROOT, src), "-o", obj])
         return obj
+
+    def compile_optional(job):
+        src, cmd = job
+        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
+        return obj if _try(cmd + ["-c", os.path.join(ROOT, src), "-o", obj]) else None
 
     def compile_cuda(src):
         obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
@@ -109,19 +130,33 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
         futures = [pool.submit(compile_one, j) for j in jobs_list]
         if use_cuda:
             futures += [pool.submit(compile_cuda, s) for s in CUDA_SOURCES]
+        xla_futures = [pool.submit(compile_optional, j) for j in xla_jobs] if use_xla else []
         for f in futures:
             objects.append(f.result())
+        xla_objects = [f.result() for f in xla_futures]
 
-    link = [cxx, "-shared", "-o", os.path.abspath(target)] + objects + tf_lflags
-    link += sources.LIBRARY_LINK_FLAGS
-    if use_cuda:
-        cuda_home = config.get("CUDA_HOME") or "/usr/local/cuda"
-        libdirs = [os.path.join(cuda_home, d) for d in sources.CUDA_LIBRARY_DIRS]
-        link += ["-L" + d for d in libdirs if os.path.isdir(d)]
-        link += ["-l:" + sources.CUDART_STATIC] + sources.CUDART_LINK_LIBS
-    link += _extra_cxxflags()
+    def link_command(with_xla):
+        link = [cxx, "-shared", "-o", os.path.abspath(target)] + objects
+        if with_xla:
+            link += xla_objects
+        link += tf_lflags + (XLA_LINK_LIBS if with_xla else [])
+        link += sources.LIBRARY_LINK_FLAGS
+        if use_cuda:
+            cuda_home = config.get("CUDA_HOME") or "/usr/local/cuda"
+            libdirs = [os.path.join(cuda_home, d) for d in sources.CUDA_LIBRARY_DIRS]
+            link += ["-L" + d for d in libdirs if os.path.isdir(d)]
+            link += ["-l:" + sources.CUDART_STATIC] + sources.CUDART_LINK_LIBS
+        return link + _extra_cxxflags()
+
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    _run(link)
+    with_xla = use_xla and all(xla_objects)
+    if with_xla and not _try(link_command(True)):
+        with_xla = False
+    if not with_xla:
+        if use_xla:
+            print("op_build: this TensorFlow lacks what the XLA lowering needs (above): building "
+                  "without it; XLA graphs will use TensorFlow's own op", flush=True)
+        _run(link_command(False))
 
     info = sources.build_info(config["TF_VERSION"], use_cuda, cuda_archs(), platform.machine(),
                               "op_build", x86_emulation)
@@ -129,7 +164,8 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
     with open(info_path, "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
-    print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: no nvcc, TF_CUSTOM_OP_CPU_ONLY=1 or no CUDA sources'})")
+    print(f"built {target} ({'with CUDA kernel' if use_cuda else 'CPU-only: no nvcc, TF_CUSTOM_OP_CPU_ONLY=1 or no CUDA sources'}; "
+          f"{'with' if with_xla else 'without'} the XLA lowering)")
     return target
 
 

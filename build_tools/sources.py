@@ -72,6 +72,17 @@ X86_EMULATED_SOURCES = [
 ]
 X86_EMULATION_FLAGS = ["-DTFCO_X86_EMULATION"]
 
+# The XLA lowering (cc/xla/, docs/DESIGN.md "Under XLA"): the op's XLA kernel
+# and its custom-call target, compiled with TF's flags plus the folders under
+# TF's include directory where the wheel keeps the headers XLA's own headers
+# include, and linked against libtensorflow_cc (XLA's builder, kernel
+# registry and FFI live there). Where a TensorFlow lacks a header or a
+# symbol, the library is built without them (op_build.py says so) and the
+# package routes XLA graphs to TF's op.
+XLA_SOURCES = ["cc/xla/conv2d_backprop_input_xla.cc", "cc/xla/cpu_custom_call.cc"]
+XLA_INCLUDE_SUBDIRS = ["external/highwayhash", "external/farmhash_archive/src"]
+XLA_LINK_LIBS = ["-l:libtensorflow_cc.so.2"]
+
 # The TF-side GPU registration (g++ with -DGOOGLE_CUDA=1) and the CUDA
 # translation unit (nvcc; no TF headers), built when nvcc is available.
 GPU_TF_SOURCES = ["cc/kernels/gpu/gpu_kernel.cc"]

@@ -1,0 +1,124 @@
+// The XLA custom-call target for the host: XLA's buffers and its intra-op
+// thread pool handed to the CPU engine (cpu_backprop_input.h), so a graph
+// that XLA compiles computes dx with the same code, and the same bits, as
+// the TensorFlow kernel.
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "Eigen/Core"
+#include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/conv_algorithm.h"
+#include "cc/kernels/cpu/parallel_rows.h"
+#include "cc/kernels/cpu_backprop_input.h"
+#include "cc/xla/custom_call_contract.h"
+#include "cc/xla/xla_ffi_api.h"
+#include "xla/ffi/api/ffi.h"
+
+namespace tf_custom_op {
+namespace xla_lowering {
+namespace {
+
+namespace ffi = ::xla::ffi;
+
+ffi::Error Invalid(const std::string& message) {
+  return ffi::Error(ffi::ErrorCode::kInvalidArgument, message);
+}
+
+// XLA's pool as the engine's WorkerPool. The engine's parallel loops wait
+// for their tasks, so the pool outlives every task scheduled here.
+WorkerPool PoolOf(ffi::ThreadPool xla_pool) {
+  WorkerPool pool;
+  const int64_t threads = xla_pool.num_threads();
+  pool.threads = threads > 0 ? static_cast<int>(threads) : 1;
+  if (threads > 0) {
+    pool.schedule = [xla_pool](std::function<void()> task) mutable {
+      xla_pool.Schedule(std::move(task));
+    };
+  } else {
+    // No pool (XLA ran without one): the caller's thread does all the work.
+    pool.schedule = [](std::function<void()> task) { task(); };
+  }
+  return pool;
+}
+
+template <typename T>
+void Run(const WorkerPool& pool, bool nchw, ConvAlgorithm algorithm, const ConvProblem& p,
+         const void* filter, const void* dy, void* dx) {
+  const CpuCall<T> call{pool, nchw, p, static_cast<const T*>(filter),
+                        static_cast<const T*>(dy), static_cast<T*>(dx)};
+  BackpropInputOnCpu<T>(call, algorithm);
+}
+
+ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuffer out_backprop,
+                   ffi::Result<ffi::AnyBuffer> in_backprop, ffi::Span<const int64_t> fields,
+                   int64_t nchw, int64_t algorithm) {
+  if (const char* problem = CpuSettingsProblem()) return Invalid(problem);
+  if (fields.size() != static_cast<size_t>(kConvProblemFields) ||
+      algorithm < static_cast<int64_t>(ConvAlgorithm::kAuto) ||
+      algorithm > static_cast<int64_t>(ConvAlgorithm::kWinograd)) {
+    return Invalid("tf_custom_op: malformed custom call attributes");
+  }
+  const ConvProblem p = ProblemOfFields(fields.begin());
+  const ffi::DataType type = filter.element_type();
+  if (out_backprop.element_type() != type || in_backprop->element_type() != type) {
+    return Invalid("tf_custom_op: filter, out_backprop and the result differ in type");
+  }
+  // The kernel compiled the attributes from these very shapes; a mismatch
+  // means a malformed graph, never a reason to read out of bounds.
+  const int64_t dx_elements = p.batch * p.in_rows * p.in_cols * p.in_depth;
+  const int64_t dy_elements = p.batch * p.out_rows * p.out_cols * p.out_depth;
+  if (static_cast<int64_t>(in_backprop->element_count()) != dx_elements ||
+      static_cast<int64_t>(out_backprop.element_count()) != dy_elements ||
+      static_cast<int64_t>(filter.element_count()) != FilterElementCount(p)) {
+    return Invalid("tf_custom_op: custom call buffers do not match its problem");
+  }
+  if (dx_elements == 0) return ffi::Error::Success();
+  if (dy_elements == 0 || FilterElementCount(p) == 0) {
+    std::memset(in_backprop->untyped_data(), 0, in_backprop->size_bytes());
+    return ffi::Error::Success();
+  }
+  const WorkerPool pool = PoolOf(xla_pool);
+  const auto algo = static_cast<ConvAlgorithm>(algorithm);
+  const void* w = filter.untyped_data();
+  const void* dy = out_backprop.untyped_data();
+  void* dx = in_backprop->untyped_data();
+  switch (type) {
+    case ffi::DataType::F16:
+      Run<Eigen::half>(pool, nchw != 0, algo, p, w, dy, dx);
+      break;
+    case ffi::DataType::BF16:
+      Run<Eigen::bfloat16>(pool, nchw != 0, algo, p, w, dy, dx);
+      break;
+    case ffi::DataType::F32:
+      Run<float>(pool, nchw != 0, algo, p, w, dy, dx);
+      break;
+    case ffi::DataType::F64:
+      Run<double>(pool, nchw != 0, algo, p, w, dy, dx);
+      break;
+    case ffi::DataType::S32:
+      Run<int32_t>(pool, nchw != 0, algo, p, w, dy, dx);
+      break;
+    default:
+      return Invalid("tf_custom_op: unsupported element type in the custom call");
+  }
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER(kCpuHandler, Compute,
+                       ffi::Ffi::Bind()
+                           .Ctx<ffi::ThreadPool>()
+                           .Arg<ffi::AnyBuffer>()   // filter, HWIO
+                           .Arg<ffi::AnyBuffer>()   // out_backprop
+                           .Ret<ffi::AnyBuffer>()   // in_backprop
+                           .Attr<ffi::Span<const int64_t>>(kProblemAttr)
+                           .Attr<int64_t>(kNchwAttr)
+                           .Attr<int64_t>(kAlgorithmAttr));
+
+XLA_FFI_REGISTER_HANDLER(XlaFfiApi(), kCpuTarget, "Host", kCpuHandler);
+
+}  // namespace xla_lowering
+}  // namespace tf_custom_op
