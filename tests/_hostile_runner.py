@@ -15,6 +15,8 @@ to run:
   wrapper        the Python wrapper, eagerly
   raw            the generated raw op function, eagerly (no Python checks)
   function       the raw op inside tf.function with constant inputs
+  xla            the same, compiled by XLA (tf.function(jit_compile=True)):
+                 our op's XLA kernel and custom call
   graphdef       a hand-built GraphDef, Placeholders of unknown shape fed at
                  run time (the shape function cannot see anything), run in a
                  tf.compat.v1.Session
@@ -177,8 +179,8 @@ def run_one(case, mode, impl):
         tensors = [tf.constant(a) for a in arrays]
         return raw(input_sizes=tensors[0], filter=tensors[1], out_backprop=tensors[2],
                    **_attrs(case)).numpy()
-    if mode == "function":
-        @tf.function
+    if mode in ("function", "xla"):
+        @tf.function(jit_compile=mode == "xla")
         def call():
             tensors = [tf.constant(a) for a in arrays]
             return raw(input_sizes=tensors[0], filter=tensors[1], out_backprop=tensors[2],

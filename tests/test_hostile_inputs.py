@@ -27,7 +27,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _hostile_runner  # noqa: E402
 
-ALL_MODES = ["wrapper", "raw", "function", "graphdef", "graphdef_const"]
+ALL_MODES = ["wrapper", "raw", "function", "xla", "graphdef", "graphdef_const"]
 CLEAR_ERRORS = {"InvalidArgumentError", "UnimplementedError", "ValueError"}
 TOO_LARGE = {"ResourceExhaustedError", "InvalidArgumentError"}
 I32_MAX = 2**31 - 1

@@ -55,7 +55,8 @@ def _conv2d_backprop_input_grad(op, grad):
 
 def conv2d_gradient(op, grad):
     """Gradient of TF's Conv2D while patched: the input gradient from the
-    custom op (TF's built-in under XLA), the filter gradient from `_adjoints`
+    custom op (TF's built-in under XLA where our lowering does not serve),
+    the filter gradient from `_adjoints`
     (TF's Conv2DBackpropFilter where its kernel runs the configuration)."""
     attrs = ConvAttrs.from_op(op)
     xla = in_xla(op)
@@ -64,8 +65,7 @@ def conv2d_gradient(op, grad):
     x, w = op.inputs[0], op.inputs[1]
     input_grad = filter_grad = None
     if 0 not in skip:
-        input_grad = _routing.backprop_input(tf.shape(x), w, grad, force_builtin=xla,
-                                             **attrs.kwargs())
+        input_grad = _routing.backprop_input(tf.shape(x), w, grad, xla=xla, **attrs.kwargs())
     if 1 not in skip:
         # tf.shape, not shape_n: its value is known statically when the shape
         # is, which lets _adjoints choose TF's own kernel.

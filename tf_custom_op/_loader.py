@@ -121,6 +121,21 @@ def cpu_algorithm(problem):
     return choose(_problem_fields(problem)).decode()
 
 
+def xla_lowering_devices():
+    """The devices whose XLA compilation the library lowers the op for, as a
+    frozenset of "CPU" and "GPU": empty for a library built without the
+    lowering (a TensorFlow without XLA's headers, or TF_CUSTOM_OP_XLA=0 at
+    build time; cc/xla/)."""
+    import ctypes
+    op_module()
+    library = ctypes.CDLL(library_path())
+    devices = getattr(library, "tf_custom_op_xla_lowering_devices", None)
+    if devices is None:
+        return frozenset()
+    devices.restype = ctypes.c_char_p
+    return frozenset(d for d in devices().decode().split(",") if d)
+
+
 def raw_op():
     """The generated op function (no Python-side argument handling)."""
     return op_module().tf_custom_op_conv2d_backprop_input

@@ -1,10 +1,12 @@
 """Chooses, per call, between the custom op and TensorFlow's built-in
 Conv2DBackpropInput.
 
-The custom op has no XLA lowering, so a graph that XLA compiles
+The custom op is used everywhere, including graphs that XLA compiles
 (`tf.function(jit_compile=True)`, Keras `jit_compile=True`, or a function
-called from one) must use the built-in op, which XLA compiles. Everywhere else
-the custom op is used.
+called from one): the library lowers it to a custom call of its own kernel
+(cc/xla/). The built-in op, which XLA lowers to its own convolution, is used
+instead in such graphs where the library has no lowering for them: built
+without it, a GPU visible and no GPU lowering, or TF_CUSTOM_OP_XLA=0.
 
 XLA is detected while tracing: `tf.function(jit_compile=True)` enters an
 `XLAControlFlowContext` on the caller's graph, and every graph traced inside it
@@ -12,6 +14,7 @@ has that graph among its outer graphs. A forward graph traced under XLA is also
 remembered (weakly), because TensorFlow may build its backward function later,
 outside the XLA context, and still compile it with XLA.
 """
+import os
 import weakref
 
 import tensorflow as tf
@@ -84,6 +87,18 @@ def in_xla_context(graph=None, *extra_graphs):
     return False
 
 
+def xla_lowering_serves():
+    """Whether a graph that XLA compiles can use the custom op here: the
+    library lowers it for the devices XLA may place it on (CPU, and GPU where
+    one is visible), and TF_CUSTOM_OP_XLA is not "0"."""
+    if os.environ.get("TF_CUSTOM_OP_XLA", "1") == "0":
+        return False
+    devices = _loader.xla_lowering_devices()
+    if "CPU" not in devices:
+        return False
+    return "GPU" in devices or not tf.config.list_physical_devices("GPU")
+
+
 def note_graph():
     """Remembers the current function graph if it is being traced for XLA."""
     if not tf.executing_eagerly():
@@ -93,14 +108,18 @@ def note_graph():
 @tf.autograph.experimental.do_not_convert
 def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylint: disable=redefined-builtin,dangerous-default-value
                    use_cudnn_on_gpu=True, explicit_paddings=[], data_format="NHWC",
-                   dilations=[1, 1, 1, 1], name=None, force_builtin=False):
+                   dilations=[1, 1, 1, 1], name=None, xla=None):
     """Same signature as `gen_nn_ops.conv2d_backprop_input`: the custom op,
-    or the built-in one where XLA compiles the graph (or `force_builtin`)."""
+    or the built-in one where XLA compiles the graph and our lowering does
+    not serve it. `xla`: whether XLA compiles the graph, where the caller
+    knows better than the current graph (a gradient, from its forward op)."""
     kwargs = dict(input_sizes=input_sizes, filter=filter, out_backprop=out_backprop,
                   strides=strides, padding=padding, use_cudnn_on_gpu=use_cudnn_on_gpu,
                   explicit_paddings=explicit_paddings, data_format=data_format,
                   dilations=dilations, name=name)
-    if force_builtin or in_xla_context():
+    if xla is None:
+        xla = in_xla_context()
+    if xla and not xla_lowering_serves():
         _counts["builtin"] += 1
         return _builtins.conv2d_backprop_input(**kwargs)
     _counts["custom"] += 1

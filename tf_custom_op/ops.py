@@ -79,9 +79,10 @@ def conv2d_backprop_input(  # pylint: disable=redefined-builtin,dangerous-defaul
     Returns:
       A tensor of the filter's dtype and shape `input_sizes`.
 
-    Inside a graph that XLA compiles (`tf.function(jit_compile=True)`) this
-    builds TensorFlow's built-in op instead, which XLA can compile (the custom
-    op has no XLA lowering); see `_routing`.
+    Inside a graph that XLA compiles (`tf.function(jit_compile=True)`) the
+    op is lowered to a custom call of the same CPU kernel; where the library
+    has no lowering for the graph's devices (or TF_CUSTOM_OP_XLA=0), this
+    builds TensorFlow's built-in op instead; see `_routing`.
     """
     filter = lookup_alias("filters", filters, "filter", filter)
     padding, explicit_paddings = convert_padding(padding)

@@ -15,8 +15,9 @@ While patched:
   Keras `Conv2D`) computes its input gradient with the custom op and its filter
   gradient with TensorFlow's Conv2DBackpropFilter where that kernel runs the
   configuration, another formulation where it does not (`_gradients`);
-- graphs that XLA compiles keep the built-in op (the custom op has no XLA
-  lowering), see `tf_custom_op._routing`.
+- graphs that XLA compiles get the custom op too, lowered to a custom call of
+  its CPU kernel; the built-in op where the library has no lowering for them
+  (or TF_CUSTOM_OP_XLA=0), see `tf_custom_op._routing`.
 
 The switch acts when ops are created: eagerly on every call, and inside
 `tf.function` when a function is traced. A function traced before `patch()`

@@ -6,6 +6,9 @@
 
 #include <unistd.h>
 
+#include <cstdint>
+#include <string>
+
 #include "cc/kernels/conv_geometry.h"
 #include "cc/kernels/conv_params.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -37,6 +40,21 @@ inline int64_t HostMemoryBytes() {
   return static_cast<int64_t>(pages) * page_size;
 }
 
+// ResourceExhausted where dx, of `element_bytes` per element, would not fit
+// in the host's memory (or its size overflows int64).
+inline absl::Status CheckOutputFitsMemory(const tensorflow::TensorShape& dx_shape,
+                                          int64_t element_bytes) {
+  const int64_t elements = dx_shape.num_elements();
+  const bool overflows = elements > INT64_MAX / element_bytes;
+  const int64_t bytes = overflows ? INT64_MAX : elements * element_bytes;
+  if (!overflows && bytes <= HostMemoryBytes()) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "OOM when allocating tensor with shape ", dx_shape.DebugString(),
+      ": the output of Conv2DBackpropInput would need ",
+      overflows ? std::string("more than 2^63") : std::to_string(bytes),
+      " bytes, more than this machine's memory"));
+}
+
 template <typename Device, typename T>
 class Conv2DBackpropInputKernel : public tensorflow::OpKernel {
  public:
@@ -58,15 +76,7 @@ class Conv2DBackpropInputKernel : public tensorflow::OpKernel {
                             attrs_, input_sizes, filter.shape(),
                             out_backprop.shape(), &dx_shape, &params));
 
-    const int64_t bytes = dx_shape.num_elements() * sizeof(T);
-    OP_REQUIRES(
-        ctx,
-        bytes / static_cast<int64_t>(sizeof(T)) == dx_shape.num_elements() &&
-            bytes <= HostMemoryBytes(),
-        absl::ResourceExhaustedError(absl::StrCat(
-            "OOM when allocating tensor with shape ", dx_shape.DebugString(),
-            ": the output of Conv2DBackpropInput would need ", bytes,
-            " bytes, more than this machine's memory")));
+    OP_REQUIRES_OK(ctx, CheckOutputFitsMemory(dx_shape, sizeof(T)));
 
     tensorflow::Tensor* dx = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, dx_shape, &dx));

@@ -94,12 +94,8 @@ class Conv2DBackpropInputXlaKernel : public tensorflow::XlaOpKernel {
     OP_REQUIRES_OK(ctx, ComputeBackpropInputGeometry(attrs_, input_sizes, filter_shape,
                                                      out_backprop_shape, &dx_shape, &problem));
     const xla::PrimitiveType type = ctx->input_xla_type(1);
-    const int64_t bytes = dx_shape.num_elements() * xla::ShapeUtil::ByteSizeOfPrimitiveType(type);
-    OP_REQUIRES(ctx, bytes <= HostMemoryBytes(),
-                absl::ResourceExhaustedError(absl::StrCat(
-                    "OOM when allocating tensor with shape ", dx_shape.DebugString(),
-                    ": the output of Conv2DBackpropInput would need ", bytes,
-                    " bytes, more than this machine's memory")));
+    OP_REQUIRES_OK(ctx, CheckOutputFitsMemory(dx_shape,
+                                              xla::ShapeUtil::ByteSizeOfPrimitiveType(type)));
 
     xla::XlaBuilder* builder = ctx->builder();
     const std::vector<int64_t> dx_dims = DimsOf(dx_shape);
