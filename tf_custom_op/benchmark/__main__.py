@@ -37,7 +37,12 @@ def _parse(argv):
     parser.add_argument("--scaling", action="store_true",
                         help="our op alone on 1 thread and on --threads threads, with the time "
                              "it spends outside its thread pool (an Amdahl bound for more cores)")
+    parser.add_argument("--xla", action="store_true",
+                        help="our op under tf.function(jit_compile=True) against XLA's lowering "
+                             "of TF's op and against our op outside XLA, on 1 and --threads "
+                             "threads (float32 NHWC layers)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--xla-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scaling-worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -125,6 +130,28 @@ def _scaling(args, argv):
     return 0
 
 
+def _xla(args, argv):
+    from tf_custom_op.benchmark import machine, suite, xla
+    cases = _select(suite.load_cases(args.layers, headline_only=True), args)
+    machine.print_description(machine.describe())
+    base = [a for a in argv if a != "--xla"]
+    by_threads = {}
+    for threads in sorted({1, args.threads}):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--xla-worker"]
+                             + base + ["--threads", str(threads)],
+                             env=env, stdout=subprocess.PIPE, check=True)
+        by_threads[threads] = json.loads(out.stdout)
+    rows = xla.rows_of(cases, by_threads[1], by_threads[args.threads], args.threads)
+    summary = xla.print_rows(rows, args.threads, args.repeats)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"xla_t{args.threads}.json")
+    with open(path, "w") as f:
+        json.dump({"threads": args.threads, "rows": rows, "summary": summary}, f, indent=2)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
@@ -139,8 +166,16 @@ def main(argv=None):
         json.dump([timing.time_ours_with_split(c, args.repeats, args.min_seconds) for c in cases],
                   sys.stdout)
         return 0
+    if args.xla_worker:
+        _setup_threads(args.threads)
+        from tf_custom_op.benchmark import suite, xla
+        cases = _select(suite.load_cases(args.layers, headline_only=True), args)
+        json.dump(xla.worker(cases, args.repeats, args.min_seconds), sys.stdout)
+        return 0
     if args.models:
         return _models(args)
+    if args.xla:
+        return _xla(args, argv)
     if args.scaling:
         return _scaling(args, argv)
     from tf_custom_op.benchmark import machine, report, suite
