@@ -132,6 +132,27 @@ def _tf_local_config_impl(ctx):
             ")",
             "",
         ]
+    # libtensorflow_cc (XLA's builder, kernel registry and FFI), for the XLA
+    # lowering only: an empty library where this TensorFlow lacks it.
+    xla_deps = []
+    if ctx.path(s["TF_LIB_DIR"] + "/libtensorflow_cc.so.2").exists:
+        ctx.symlink(s["TF_LIB_DIR"] + "/libtensorflow_cc.so.2", "lib/libtensorflow_cc.so.2")
+        build += [
+            "cc_import(",
+            '    name = "libtensorflow_cc",',
+            '    shared_library = "lib/libtensorflow_cc.so.2",',
+            ")",
+            "",
+        ]
+        xla_deps = [":libtensorflow_cc"]
+    build += [
+        "# What the XLA lowering links besides :tensorflow (cc/xla/).",
+        "cc_library(",
+        '    name = "tensorflow_cc",',
+        "    deps = {},".format(_bzl_list(xla_deps)),
+        ")",
+        "",
+    ]
     build += [
         "# TensorFlow's headers and framework library, for op libraries.",
         "cc_library(",
@@ -172,6 +193,7 @@ def _tf_local_config_impl(ctx):
         "TF_DEFINES = {}".format(_bzl_list(defines)),
         'TF_VERSION = "{}"'.format(s["TF_VERSION"]),
         'PYTHON_BIN_PATH = "{}"'.format(s["PYTHON_BIN_PATH"]),
+        "TF_CC_PRESENT = {}".format("True" if xla_deps else "False"),
         "",
     ]))
 
@@ -188,7 +210,8 @@ sources = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sources)
 wanted = ["TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES",
           "NVCC_FLAGS", "CXX_OPTIMIZATION_FLAGS", "WARNING_FLAGS", "LIBRARY_LINK_FLAGS",
-          "CUDA_LIBRARY_DIRS", "CUDART_STATIC", "CUDART_LINK_LIBS", "BUILD_INFO_KEYS"]
+          "CUDA_LIBRARY_DIRS", "CUDART_STATIC", "CUDART_LINK_LIBS", "BUILD_INFO_KEYS",
+          "XLA_SOURCES", "XLA_INCLUDE_SUBDIRS"]
 missing = [name for name in wanted if not hasattr(sources, name)]
 if missing:
     sys.exit("sources.py no longer defines " + ", ".join(missing))
@@ -280,6 +303,8 @@ def _op_build_config_impl(ctx):
         "X86_SOURCES = {}".format(json.encode(lists["X86_SOURCES"])),
         "GPU_TF_SOURCES = {}".format(_bzl_list(lists["GPU_TF_SOURCES"])),
         "CUDA_SOURCES = {}".format(_bzl_list(lists["CUDA_SOURCES"])),
+        "XLA_SOURCES = {}".format(_bzl_list(lists["XLA_SOURCES"])),
+        "XLA_INCLUDE_SUBDIRS = {}".format(_bzl_list(lists["XLA_INCLUDE_SUBDIRS"])),
         "",
     ]))
 

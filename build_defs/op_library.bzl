@@ -4,7 +4,9 @@ Mirrors build_tools/op_build.py (the setup.py build) target by target:
   * TF_SOURCES + PLAIN_SOURCES: one cc_library with TensorFlow's flags;
   * X86_SOURCES: one cc_library per file, with its ISA flags on x86-64 only;
   * GPU_TF_SOURCES (-DGOOGLE_CUDA=1) and CUDA_SOURCES (a genrule calling nvcc),
-    when configure.sh found nvcc and those files exist; CPU-only otherwise.
+    when configure.sh found nvcc and those files exist; CPU-only otherwise;
+  * XLA_SOURCES: the XLA lowering, where TF ships libtensorflow_cc (op_build.py
+    also leaves it out where it fails to compile or link; Bazel fails loudly).
 """
 
 load(
@@ -17,8 +19,9 @@ load(
     "NVCC_FLAGS",
     "NVCC_GENCODE",
     "WARNING_FLAGS",
+    "XLA_INCLUDE_SUBDIRS",
 )
-load("@local_config_tf//:defs.bzl", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
+load("@local_config_tf//:defs.bzl", "TF_CC_PRESENT", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
 
 # As op_build.py: the recipe's optimization and warnings (TF's headers are
 # -isystem; TF's flags carry the language standard).
@@ -44,7 +47,8 @@ def _nvcc_object(name, src, hdrs):
     )
     return out
 
-def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cuda_sources):
+def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cuda_sources,
+               xla_sources = []):
     """Defines cc_library `name` holding every object of the op library.
 
     Its dependents get the objects with alwayslink (the op and kernel
@@ -95,6 +99,22 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
             linkstatic = True,
         )
         deps.append(":" + name + "_gpu")
+
+    # The XLA lowering (cc/xla/), where this TensorFlow ships libtensorflow_cc:
+    # XLA's headers include highwayhash and farmhash from folders under TF's
+    # include tree (XLA_INCLUDE_SUBDIRS).
+    if xla_sources and TF_CC_PRESENT:
+        native.cc_library(
+            name = name + "_xla",
+            srcs = xla_sources,
+            hdrs = hdrs,
+            copts = OP_COPTS + ["-isystem external/local_config_tf/include/" + d
+                                for d in XLA_INCLUDE_SUBDIRS],
+            deps = [tf, "@local_config_tf//:tensorflow_cc"],
+            alwayslink = True,
+            linkstatic = True,
+        )
+        deps.append(":" + name + "_xla")
 
     native.genrule(
         name = name + "_build_info",
