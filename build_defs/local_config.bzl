@@ -211,7 +211,7 @@ spec.loader.exec_module(sources)
 wanted = ["TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES",
           "NVCC_FLAGS", "CXX_OPTIMIZATION_FLAGS", "WARNING_FLAGS", "LIBRARY_LINK_FLAGS",
           "CUDA_LIBRARY_DIRS", "CUDART_STATIC", "CUDART_LINK_LIBS", "BUILD_INFO_KEYS",
-          "XLA_SOURCES", "XLA_INCLUDE_SUBDIRS"]
+          "XLA_SOURCES", "XLA_CUDA_SOURCES", "XLA_INCLUDE_SUBDIRS"]
 missing = [name for name in wanted if not hasattr(sources, name)]
 if missing:
     sys.exit("sources.py no longer defines " + ", ".join(missing))
@@ -304,6 +304,7 @@ def _op_build_config_impl(ctx):
         "GPU_TF_SOURCES = {}".format(_bzl_list(lists["GPU_TF_SOURCES"])),
         "CUDA_SOURCES = {}".format(_bzl_list(lists["CUDA_SOURCES"])),
         "XLA_SOURCES = {}".format(_bzl_list(lists["XLA_SOURCES"])),
+        "XLA_CUDA_SOURCES = {}".format(_bzl_list(lists["XLA_CUDA_SOURCES"])),
         "XLA_INCLUDE_SUBDIRS = {}".format(_bzl_list(lists["XLA_INCLUDE_SUBDIRS"])),
         "",
     ]))

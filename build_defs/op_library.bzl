@@ -6,7 +6,8 @@ Mirrors build_tools/op_build.py (the setup.py build) target by target:
   * GPU_TF_SOURCES (-DGOOGLE_CUDA=1) and CUDA_SOURCES (a genrule calling nvcc),
     when configure.sh found nvcc and those files exist; CPU-only otherwise;
   * XLA_SOURCES: the XLA lowering, where TF ships libtensorflow_cc (op_build.py
-    also leaves it out where it fails to compile or link; Bazel fails loudly).
+    also leaves it out where it fails to compile or link; Bazel fails loudly),
+    with XLA_CUDA_SOURCES when the CUDA kernel is built.
 """
 
 load(
@@ -19,6 +20,7 @@ load(
     "NVCC_FLAGS",
     "NVCC_GENCODE",
     "WARNING_FLAGS",
+    "XLA_CUDA_SOURCES",
     "XLA_INCLUDE_SUBDIRS",
 )
 load("@local_config_tf//:defs.bzl", "TF_CC_PRESENT", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
@@ -106,7 +108,7 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
     if xla_sources and TF_CC_PRESENT:
         native.cc_library(
             name = name + "_xla",
-            srcs = xla_sources,
+            srcs = xla_sources + (XLA_CUDA_SOURCES if use_cuda else []),
             hdrs = hdrs,
             copts = OP_COPTS + ["-isystem external/local_config_tf/include/" + d
                                 for d in XLA_INCLUDE_SUBDIRS],

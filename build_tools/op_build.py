@@ -28,8 +28,8 @@ CONFIG = os.path.join(ROOT, ".tf_config.mk")
 from build_tools import sources  # noqa: E402
 from build_tools.sources import (CUDA_SOURCES, GPU_TF_SOURCES, NVCC_FLAGS,  # noqa: E402
                                  PLAIN_SOURCES, TF_SOURCES, X86_EMULATED_SOURCES,
-                                 X86_EMULATION_FLAGS, X86_SOURCES, XLA_INCLUDE_SUBDIRS,
-                                 XLA_LINK_LIBS, XLA_SOURCES, cuda_archs)
+                                 X86_EMULATION_FLAGS, X86_SOURCES, XLA_CUDA_SOURCES,
+                                 XLA_INCLUDE_SUBDIRS, XLA_LINK_LIBS, XLA_SOURCES, cuda_archs)
 
 # The --x86-emulation test variant (tests/test_x86_emulation.py builds it).
 X86_EMULATION_LIBRARY = os.path.join(ROOT, "build", "x86_emulation", "_conv2d_backprop_input_op.so")
@@ -106,7 +106,8 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
     # gets the library, without the lowering).
     use_xla = os.environ.get("TF_CUSTOM_OP_XLA", "1") != "0" and not x86_emulation
     xla_flags = ["-isystem" + os.path.join(config["TF_INCLUDE"], d) for d in XLA_INCLUDE_SUBDIRS]
-    xla_jobs = [(src, [cxx] + base + tf_system + xla_flags) for src in XLA_SOURCES]
+    xla_jobs = [(src, [cxx] + base + tf_system + xla_flags)
+                for src in XLA_SOURCES + (XLA_CUDA_SOURCES if use_cuda else [])]
 
     def compile_one(job):
         src, cmd = job

@@ -80,6 +80,9 @@ X86_EMULATION_FLAGS = ["-DTFCO_X86_EMULATION"]
 # symbol, the library is built without them (op_build.py says so) and the
 # package routes XLA graphs to TF's op.
 XLA_SOURCES = ["cc/xla/conv2d_backprop_input_xla.cc", "cc/xla/cpu_custom_call.cc"]
+# The CUDA custom-call target, with the lowering and the CUDA kernel both
+# built (host compiler; it includes no CUDA header).
+XLA_CUDA_SOURCES = ["cc/xla/cuda_custom_call.cc"]
 XLA_INCLUDE_SUBDIRS = ["external/highwayhash", "external/farmhash_archive/src"]
 XLA_LINK_LIBS = ["-l:libtensorflow_cc.so.2"]
 
@@ -138,7 +141,7 @@ CUDA_HEADERS = [
 # The CUDA kernel compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) with
 # its test driver: `make gpu-emulation`, tests/test_gpu_emulation.py.
 GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
-GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h",
+GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h", "cc/xla/cuda_custom_call.h",
                          "tests/native_common/conv_case.h",
                          "tests/native_common/non_finite_cases.h"]
 # Besides CXX_STANDARD_FLAGS and WARNING_FLAGS (-O2: the emulated kernels

@@ -12,8 +12,10 @@
 // (an `import tf_custom_op` after a first jit_compile call) would never be
 // seen. So the XLA registry only learns the op's compile-time constant input
 // here (its device list names no backend), and the kernel is registered for
-// the XLA CPU device directly, like any kernel of a loaded library.
+// each XLA device directly, like any kernel of a loaded library
+// (RegisterXlaKernel: here for the CPU, in cuda_custom_call.cc for the GPU).
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/op_dtypes.h"
 #include "cc/xla/custom_call_contract.h"
+#include "cc/xla/xla_kernel_registration.h"
 #include "tensorflow/compiler/tf2xla/xla_op_kernel.h"
 #include "tensorflow/compiler/tf2xla/xla_op_registry.h"
 #include "tensorflow/core/framework/kernel_def_builder.h"
@@ -82,6 +85,10 @@ class Conv2DBackpropInputXlaKernel : public tensorflow::XlaOpKernel {
     OP_REQUIRES_OK(ctx, ParseConvAttrs(ctx, &attrs_));
     bool use_cudnn = true;  // Accepted for compatibility; not used.
     OP_REQUIRES_OK(ctx, ctx->GetAttr("use_cudnn_on_gpu", &use_cudnn));
+    // The custom-call target of the device compiled for.
+    target_ = ctx->device_type() == tensorflow::DeviceType(tensorflow::DEVICE_GPU_XLA_JIT)
+                  ? kCudaTarget
+                  : kCpuTarget;
   }
 
   void Compile(tensorflow::XlaOpKernelContext* ctx) override {
@@ -110,7 +117,7 @@ class Conv2DBackpropInputXlaKernel : public tensorflow::XlaOpKernel {
     };
     const bool nchw = attrs_.data_format == tensorflow::FORMAT_NCHW;
     const xla::XlaOp dx = xla::CustomCallWithLayout(
-        builder, kCpuTarget, {ctx->Input(1), ctx->Input(2)}, row_major(dx_shape),
+        builder, target_, {ctx->Input(1), ctx->Input(2)}, row_major(dx_shape),
         {row_major(filter_shape), row_major(out_backprop_shape)},
         BackendConfig(problem, nchw, static_cast<int64_t>(attrs_.algorithm)),
         /*has_side_effect=*/false, /*output_operand_aliasing=*/{}, /*literal=*/nullptr,
@@ -120,6 +127,7 @@ class Conv2DBackpropInputXlaKernel : public tensorflow::XlaOpKernel {
 
  private:
   ConvAttrs attrs_;
+  const char* target_;
 };
 
 tensorflow::OpKernel* MakeKernel(tensorflow::OpKernelConstruction* ctx) {
@@ -132,11 +140,26 @@ REGISTER_XLA_OP(Name(kOpName).Device("TF_CUSTOM_OP_REGISTERED_DIRECTLY").Compile
                     "input_sizes"),
                 Conv2DBackpropInputXlaKernel);
 
-// The kernel on the XLA CPU device, for the op's dtypes (op_dtypes.h).
-const bool kRegistered = [] {
+// The devices registered so far (RegisterXlaKernel), for the Python side.
+std::vector<std::string>& RegisteredDevices() {
+  static auto* devices = new std::vector<std::string>;
+  return *devices;
+}
+std::mutex& RegistrationMutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+
+const bool kCpuKernelRegistered = RegisterXlaKernel(XlaDevice::kCpu);
+
+}  // namespace
+
+// The kernel on an XLA device, for the op's dtypes (op_dtypes.h).
+bool RegisterXlaKernel(XlaDevice device) {
+  const bool gpu = device == XlaDevice::kGpu;
   auto* def = new tensorflow::KernelDef;
   def->set_op(kOpName);
-  def->set_device_type(tensorflow::DEVICE_CPU_XLA_JIT);
+  def->set_device_type(gpu ? tensorflow::DEVICE_GPU_XLA_JIT : tensorflow::DEVICE_CPU_XLA_JIT);
   auto* constraint = def->add_constraint();
   constraint->set_name("T");
   auto* types = constraint->mutable_allowed_values()->mutable_list();
@@ -144,16 +167,25 @@ const bool kRegistered = [] {
   types->add_type(tensorflow::DataTypeToEnum<tf_type>::value);
   TF_CUSTOM_OP_DTYPES(TFCO_XLA_TYPE)
 #undef TFCO_XLA_TYPE
-  static tensorflow::kernel_factory::OpKernelRegistrar registrar(def, "XlaJitOp", MakeKernel);
+  // Lives as long as the library, like REGISTER_KERNEL_BUILDER's registrars.
+  new tensorflow::kernel_factory::OpKernelRegistrar(def, "XlaJitOp", MakeKernel);
+  std::lock_guard<std::mutex> lock(RegistrationMutex());
+  RegisteredDevices().push_back(gpu ? "GPU" : "CPU");
   return true;
-}();
+}
 
-}  // namespace
 }  // namespace xla_lowering
 }  // namespace tf_custom_op
 
-// Whether this library holds the XLA lowering, for the Python side
-// (tf_custom_op/_loader.py): a library built without it lacks the symbol.
+// The devices this library lowers the op for under XLA ("CPU" or "CPU,GPU"),
+// for the Python side (tf_custom_op/_loader.py): a library built without the
+// lowering lacks the symbol. The string lives as long as the library.
 extern "C" __attribute__((visibility("default"))) const char* tf_custom_op_xla_lowering_devices() {
-  return "CPU";
+  static std::string joined;
+  std::lock_guard<std::mutex> lock(tf_custom_op::xla_lowering::RegistrationMutex());
+  joined.clear();
+  for (const std::string& device : tf_custom_op::xla_lowering::RegisteredDevices()) {
+    joined += (joined.empty() ? "" : ",") + device;
+  }
+  return joined.c_str();
 }

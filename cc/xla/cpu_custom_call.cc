@@ -5,13 +5,13 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <string>
 
 #include "Eigen/Core"
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/conv_algorithm.h"
 #include "cc/kernels/cpu/parallel_rows.h"
 #include "cc/kernels/cpu_backprop_input.h"
+#include "cc/xla/custom_call_buffers.h"
 #include "cc/xla/custom_call_contract.h"
 #include "cc/xla/xla_ffi_api.h"
 #include "xla/ffi/api/ffi.h"
@@ -21,10 +21,6 @@ namespace xla_lowering {
 namespace {
 
 namespace ffi = ::xla::ffi;
-
-ffi::Error Invalid(const std::string& message) {
-  return ffi::Error(ffi::ErrorCode::kInvalidArgument, message);
-}
 
 // XLA's pool as the engine's WorkerPool. The engine's parallel loops wait
 // for their tasks, so the pool outlives every task scheduled here.
@@ -54,26 +50,15 @@ void Run(const WorkerPool& pool, bool nchw, ConvAlgorithm algorithm, const ConvP
 ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuffer out_backprop,
                    ffi::Result<ffi::AnyBuffer> in_backprop, ffi::Span<const int64_t> fields,
                    int64_t nchw, int64_t algorithm) {
-  if (const char* problem = CpuSettingsProblem()) return Invalid(problem);
-  if (fields.size() != static_cast<size_t>(kConvProblemFields) ||
-      algorithm < static_cast<int64_t>(ConvAlgorithm::kAuto) ||
-      algorithm > static_cast<int64_t>(ConvAlgorithm::kWinograd)) {
-    return Invalid("tf_custom_op: malformed custom call attributes");
+  if (const char* problem = CpuSettingsProblem()) return InvalidCall(problem);
+  ConvProblem p;
+  if (ffi::Error error = CheckCall(filter, out_backprop, *in_backprop, fields, algorithm, &p);
+      error.failure()) {
+    return error;
   }
-  const ConvProblem p = ProblemOfFields(fields.begin());
   const ffi::DataType type = filter.element_type();
-  if (out_backprop.element_type() != type || in_backprop->element_type() != type) {
-    return Invalid("tf_custom_op: filter, out_backprop and the result differ in type");
-  }
-  // The kernel compiled the attributes from these very shapes; a mismatch
-  // means a malformed graph, never a reason to read out of bounds.
   const int64_t dx_elements = p.batch * p.in_rows * p.in_cols * p.in_depth;
   const int64_t dy_elements = p.batch * p.out_rows * p.out_cols * p.out_depth;
-  if (static_cast<int64_t>(in_backprop->element_count()) != dx_elements ||
-      static_cast<int64_t>(out_backprop.element_count()) != dy_elements ||
-      static_cast<int64_t>(filter.element_count()) != FilterElementCount(p)) {
-    return Invalid("tf_custom_op: custom call buffers do not match its problem");
-  }
   if (dx_elements == 0) return ffi::Error::Success();
   if (dy_elements == 0 || FilterElementCount(p) == 0) {
     std::memset(in_backprop->untyped_data(), 0, in_backprop->size_bytes());
@@ -101,7 +86,7 @@ ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuff
       Run<int32_t>(pool, nchw != 0, algo, p, w, dy, dx);
       break;
     default:
-      return Invalid("tf_custom_op: unsupported element type in the custom call");
+      return InvalidCall("tf_custom_op: unsupported element type in the custom call");
   }
   return ffi::Error::Success();
 }

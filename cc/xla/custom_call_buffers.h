@@ -1,0 +1,52 @@
+// The checks every custom-call target runs on what XLA hands it: the
+// attributes decode to a problem, and the three buffers have one element
+// type and exactly the problem's sizes. The XLA kernel derived the
+// attributes from these very shapes; a mismatch means a malformed HLO module,
+// never a reason to read out of bounds.
+#ifndef TF_CUSTOM_OP_CC_XLA_CUSTOM_CALL_BUFFERS_H_
+#define TF_CUSTOM_OP_CC_XLA_CUSTOM_CALL_BUFFERS_H_
+
+#include <cstdint>
+
+#include "cc/kernels/conv_params.h"
+#include "cc/kernels/cpu/conv_algorithm.h"
+#include "xla/ffi/api/ffi.h"
+
+namespace tf_custom_op {
+namespace xla_lowering {
+
+inline ::xla::ffi::Error InvalidCall(const char* message) {
+  return ::xla::ffi::Error(::xla::ffi::ErrorCode::kInvalidArgument, message);
+}
+
+// Fills `problem`; an InvalidArgument error where the call is malformed.
+inline ::xla::ffi::Error CheckCall(const ::xla::ffi::AnyBuffer& filter,
+                                   const ::xla::ffi::AnyBuffer& out_backprop,
+                                   const ::xla::ffi::AnyBuffer& in_backprop,
+                                   ::xla::ffi::Span<const int64_t> fields, int64_t algorithm,
+                                   ConvProblem* problem) {
+  if (fields.size() != static_cast<size_t>(kConvProblemFields) ||
+      algorithm < static_cast<int64_t>(ConvAlgorithm::kAuto) ||
+      algorithm > static_cast<int64_t>(ConvAlgorithm::kWinograd)) {
+    return InvalidCall("tf_custom_op: malformed custom call attributes");
+  }
+  const ConvProblem& p = *problem = ProblemOfFields(fields.begin());
+  if (out_backprop.element_type() != filter.element_type() ||
+      in_backprop.element_type() != filter.element_type()) {
+    return InvalidCall("tf_custom_op: filter, out_backprop and the result differ in type");
+  }
+  const int64_t dx_elements = p.batch * p.in_rows * p.in_cols * p.in_depth;
+  const int64_t dy_elements = p.batch * p.out_rows * p.out_cols * p.out_depth;
+  const int64_t w_elements = p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
+  if (static_cast<int64_t>(in_backprop.element_count()) != dx_elements ||
+      static_cast<int64_t>(out_backprop.element_count()) != dy_elements ||
+      static_cast<int64_t>(filter.element_count()) != w_elements) {
+    return InvalidCall("tf_custom_op: custom call buffers do not match its problem");
+  }
+  return ::xla::ffi::Error::Success();
+}
+
+}  // namespace xla_lowering
+}  // namespace tf_custom_op
+
+#endif  // TF_CUSTOM_OP_CC_XLA_CUSTOM_CALL_BUFFERS_H_
