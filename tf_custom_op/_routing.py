@@ -32,12 +32,14 @@ _xla_graphs = weakref.WeakSet()
 # How many ops each path has built (incremented when the op is created: once
 # per trace inside tf.function, once per call eagerly). For tests and
 # debugging, through stats() and reset_stats().
-_counts = {"custom": 0, "builtin": 0}
+_counts = {"custom": 0, "builtin": 0, "custom_under_xla": 0}
 
 
 def stats():
     """How many Conv2DBackpropInput ops the routing built so far, by kind:
-    {"custom": n, "builtin": n} (per op creation: per eager call, per trace)."""
+    {"custom": n, "builtin": n, "custom_under_xla": n} (per op creation: per
+    eager call, per trace; the last counts the custom ops built in graphs
+    that XLA compiles, also counted in "custom")."""
     return dict(_counts)
 
 
@@ -123,4 +125,5 @@ def backprop_input(input_sizes, filter, out_backprop, strides, padding,  # pylin
         _counts["builtin"] += 1
         return _builtins.conv2d_backprop_input(**kwargs)
     _counts["custom"] += 1
+    _counts["custom_under_xla"] += int(bool(xla))
     return _loader.raw_op()(**kwargs, algorithm=algorithms.current_algorithm())
