@@ -61,8 +61,6 @@ class Conv2DBackpropInputKernel : public tensorflow::OpKernel {
   explicit Conv2DBackpropInputKernel(tensorflow::OpKernelConstruction* ctx)
       : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ParseConvAttrs(ctx, &attrs_));
-    bool use_cudnn = true;  // Accepted for compatibility; not used.
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("use_cudnn_on_gpu", &use_cudnn));
   }
 
   void Compute(tensorflow::OpKernelContext* ctx) override {

@@ -196,6 +196,11 @@ absl::Status ParseConvAttrs(tensorflow::OpKernelConstruction* ctx,
     return absl::InvalidArgumentError(
         absl::StrCat("Unknown algorithm: ", algorithm, " (auto, direct or winograd)"));
   }
+  // Accepted for compatibility with TF's op, and not used; read as TF reads it.
+  if (ctx->HasAttr("use_cudnn_on_gpu")) {
+    bool use_cudnn = true;
+    TF_RETURN_IF_ERROR(ctx->GetAttr("use_cudnn_on_gpu", &use_cudnn));
+  }
   return CheckPaddingAttrs(*attrs);
 }
 

@@ -83,8 +83,6 @@ class Conv2DBackpropInputXlaKernel : public tensorflow::XlaOpKernel {
   explicit Conv2DBackpropInputXlaKernel(tensorflow::OpKernelConstruction* ctx)
       : XlaOpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ParseConvAttrs(ctx, &attrs_));
-    bool use_cudnn = true;  // Accepted for compatibility; not used.
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("use_cudnn_on_gpu", &use_cudnn));
     // The custom-call target of the device compiled for.
     target_ = ctx->device_type() == tensorflow::DeviceType(tensorflow::DEVICE_GPU_XLA_JIT)
                   ? kCudaTarget

@@ -94,14 +94,7 @@ ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuff
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER(kCpuHandler, Compute,
-                       ffi::Ffi::Bind()
-                           .Ctx<ffi::ThreadPool>()
-                           .Arg<ffi::AnyBuffer>()   // filter, HWIO
-                           .Arg<ffi::AnyBuffer>()   // out_backprop
-                           .Ret<ffi::AnyBuffer>()   // in_backprop
-                           .Attr<ffi::Span<const int64_t>>(kProblemAttr)
-                           .Attr<int64_t>(kNchwAttr)
-                           .Attr<int64_t>(kAlgorithmAttr));
+                       BindConvCall(ffi::Ffi::Bind().Ctx<ffi::ThreadPool>()));
 
 XLA_FFI_REGISTER_HANDLER(XlaFfiApi(), kCpuTarget, "Host", kCpuHandler);
 

@@ -85,15 +85,9 @@ ffi::Error Compute(void* stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer f
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER(kCudaHandler, Compute,
-                       ffi::Ffi::Bind()
-                           .Ctx<ffi::PlatformStream<void*>>()
-                           .Ctx<ffi::ScratchAllocator>()
-                           .Arg<ffi::AnyBuffer>()   // filter, HWIO
-                           .Arg<ffi::AnyBuffer>()   // out_backprop
-                           .Ret<ffi::AnyBuffer>()   // in_backprop
-                           .Attr<ffi::Span<const int64_t>>(kProblemAttr)
-                           .Attr<int64_t>(kNchwAttr)
-                           .Attr<int64_t>(kAlgorithmAttr));
+                       BindConvCall(ffi::Ffi::Bind()
+                                        .Ctx<ffi::PlatformStream<void*>>()
+                                        .Ctx<ffi::ScratchAllocator>()));
 
 XLA_FFI_REGISTER_HANDLER(XlaFfiApi(), kCudaTarget, "CUDA", kCudaHandler);
 

@@ -1,19 +1,37 @@
-// The checks every custom-call target runs on what XLA hands it: the
-// attributes decode to a problem, and the three buffers have one element
-// type and exactly the problem's sizes. The XLA kernel derived the
+// What every custom-call target binds and checks: the operands, result and
+// attributes of custom_call_contract.h, and on what XLA hands it, that the
+// attributes decode to a problem and the three buffers have one element type
+// and exactly the problem's sizes. The XLA kernel derived the
 // attributes from these very shapes; a mismatch means a malformed HLO module,
 // never a reason to read out of bounds.
 #ifndef TF_CUSTOM_OP_CC_XLA_CUSTOM_CALL_BUFFERS_H_
 #define TF_CUSTOM_OP_CC_XLA_CUSTOM_CALL_BUFFERS_H_
 
 #include <cstdint>
+#include <utility>
 
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/conv_algorithm.h"
+#include "cc/xla/custom_call_contract.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace tf_custom_op {
 namespace xla_lowering {
+
+// `binding` (a target's own context: pool, stream, ...) followed by the
+// call's filter (HWIO), out_backprop, result and attributes, in the order
+// of a handler's parameters.
+template <typename Binding>
+auto BindConvCall(Binding binding) {
+  namespace ffi = ::xla::ffi;
+  return std::move(binding)
+      .template Arg<ffi::AnyBuffer>()
+      .template Arg<ffi::AnyBuffer>()
+      .template Ret<ffi::AnyBuffer>()
+      .template Attr<ffi::Span<const int64_t>>(kProblemAttr)
+      .template Attr<int64_t>(kNchwAttr)
+      .template Attr<int64_t>(kAlgorithmAttr);
+}
 
 inline ::xla::ffi::Error InvalidCall(const char* message) {
   return ::xla::ffi::Error(::xla::ffi::ErrorCode::kInvalidArgument, message);

@@ -108,18 +108,25 @@ def _models(args):
     return 0
 
 
+def _on_1_and_n_threads(mode, worker_flag, argv, threads):
+    """{threads: the worker's JSON} from `worker_flag` workers (`argv` less
+    `mode`) in a process each with 1 and with `threads` intra-op threads."""
+    base = [a for a in argv if a != mode]
+    by_threads = {}
+    for count in sorted({1, threads}):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", worker_flag]
+                             + base + ["--threads", str(count)],
+                             env=env, stdout=subprocess.PIPE, check=True)
+        by_threads[count] = json.loads(out.stdout)
+    return by_threads
+
+
 def _scaling(args, argv):
     from tf_custom_op.benchmark import machine, report, suite
     cases = _select(suite.load_cases(args.layers, headline_only=args.short), args)
     machine.print_description(machine.describe())
-    base = [a for a in argv if a != "--scaling"]
-    by_threads = {}
-    for threads in sorted({1, args.threads}):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--scaling-worker"]
-                             + base + ["--threads", str(threads)],
-                             env=env, stdout=subprocess.PIPE, check=True)
-        by_threads[threads] = json.loads(out.stdout)
+    by_threads = _on_1_and_n_threads("--scaling", "--scaling-worker", argv, args.threads)
     rows = report.scaling_rows(cases, by_threads[1], by_threads[args.threads], args.threads)
     report.print_scaling(rows, args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -134,14 +141,7 @@ def _xla(args, argv):
     from tf_custom_op.benchmark import machine, suite, xla
     cases = _select(suite.load_cases(args.layers, headline_only=True), args)
     machine.print_description(machine.describe())
-    base = [a for a in argv if a != "--xla"]
-    by_threads = {}
-    for threads in sorted({1, args.threads}):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--xla-worker"]
-                             + base + ["--threads", str(threads)],
-                             env=env, stdout=subprocess.PIPE, check=True)
-        by_threads[threads] = json.loads(out.stdout)
+    by_threads = _on_1_and_n_threads("--xla", "--xla-worker", argv, args.threads)
     rows = xla.rows_of(cases, by_threads[1], by_threads[args.threads], args.threads)
     summary = xla.print_rows(rows, args.threads, args.repeats)
     os.makedirs(args.out, exist_ok=True)
