@@ -3,7 +3,8 @@
     python build_tools/smoke_check.py --library PATH [--json OUT]
 
 Loads the op library at PATH (through TF_CUSTOM_OP_LIBRARY, as users do),
-checks which devices have kernels (GPU when built with CUDA), runs a few
+checks which devices have kernels (GPU when built with CUDA, the XLA devices
+the library lowers the op for), runs a few
 small problems (NHWC/NCHW, strides, SAME/VALID/explicit padding,
 float32/float64/half) and compares each with TensorFlow's own
 conv2d_backprop_input. Prints (and with --json writes) a summary with a hash of
@@ -54,6 +55,7 @@ def run(library):
     import numpy as np
     import tensorflow as tf
     import tf_custom_op
+    from tf_custom_op import _loader
 
     rng = np.random.default_rng(0)
     from tensorflow.python.framework import kernels
@@ -67,6 +69,8 @@ def run(library):
                     for d in sorted({k.device_type for k in registered})},
         "library": tf_custom_op.library_path(),
         "build_info": tf_custom_op.build_info(),
+        # The devices whose XLA compilation the library lowers the op for.
+        "xla_lowering": sorted(_loader.xla_lowering_devices()),
         "op": tf_custom_op.OP_NAME,
         "cases": {},
     }
@@ -105,7 +109,9 @@ def run(library):
             "sum": float(np.sum(got_np.astype(np.float64))),
             "sha256": hashlib.sha256(np.ascontiguousarray(got_np).tobytes()).hexdigest(),
         }
+    # A kernel per device, and its XLA counterpart for each device lowered.
     expected = {"CPU"} | ({"GPU"} if summary["build_info"].get("cuda") else set())
+    expected |= {f"XLA_{device}_JIT" for device in summary["xla_lowering"]}
     if set(summary["kernels"]) != expected:
         summary["kernel_error"] = f"kernels for {sorted(summary['kernels'])}, expected {sorted(expected)}"
         ok = False

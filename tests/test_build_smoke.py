@@ -73,6 +73,7 @@ def test_bazel_library_matches_setup_library(setup_summary, tmp_path):
     for key in ("tensorflow_version", "machine", "cuda", "cuda_archs", "x86_emulation"):
         assert bazel["build_info"].get(key) == setup_summary["build_info"].get(key), key
     assert bazel["kernels"] == setup_summary["kernels"]
+    assert bazel["xla_lowering"] == setup_summary["xla_lowering"]
     assert bazel["cases"].keys() == setup_summary["cases"].keys()
     for name, case in setup_summary["cases"].items():
         other = bazel["cases"][name]
