@@ -125,6 +125,24 @@ def test_auto_stays_direct_where_winograd_is_not_chosen():
     assert np.array_equal(auto, direct)
 
 
+def test_deep_tier_of_the_selection_rule():
+    """3x3 stride 2 (GEMMs 0.69 of direct): Winograd where 1/C + 1/K is small
+    enough (C 256, K 512), direct at C = K = 256 and at 64 (the measurements
+    at kWinogradDeepTransformShare, winograd_engine.h)."""
+    from tf_custom_op import _loader
+    from tf_custom_op.benchmark import suite
+
+    def algorithm(c, k):
+        layer = dict(name="3x3_s2", N=8, H=32, W=32, C=c, R=3, S=3, K=k, stride=2,
+                     dilation=1, padding="SAME")
+        return _loader.cpu_algorithm(suite.Case(layer).problem_fields())
+
+    assert algorithm(256, 512) == "winograd"
+    assert algorithm(512, 256) == "winograd"
+    assert algorithm(256, 256) == "direct"
+    assert algorithm(64, 64) == "direct"
+
+
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
 def test_half_precision_dtypes_transform_in_float(dtype):
     sizes, filt, dy, kwargs = _operands(SHAPES[0], "random", seed=7)

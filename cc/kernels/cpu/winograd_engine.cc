@@ -248,7 +248,9 @@ bool WinogradEngine::Chosen(const ConvProblem& p) {
   const Assessment a = Assess(p);
   if (a.tile == 0 || a.tiles < kWinogradMinTiles) return false;
   return a.fraction <= kWinogradLeanFraction ||
-         (a.fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide);
+         (a.fraction <= kWinogradMaxGemmFraction && depth >= kWinogradMinDepthWide) ||
+         (a.fraction <= kWinogradDeepFraction &&
+          1.0 / p.in_depth + 1.0 / p.out_depth <= kWinogradDeepTransformShare);
 }
 
 bool WinogradEngine::Selected(const ConvProblem& p, ConvAlgorithm attr) {

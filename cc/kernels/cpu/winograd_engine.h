@@ -105,10 +105,24 @@ constexpr int64_t kWinogradBlockBytes = 8 << 20;
 //   1.16x -> 1.10x, and b1_5x5_s2_c32 (32 channels, 0.30) 1.04x -> 0.96x:
 //   both back to direct with the thresholds below; dcgan64_g2 (0.39, 256
 //   and 512 channels) stays at 1.19x-1.23x.
+// A third run (fourth session) forced Winograd on the 3x3 stride-2 layers
+// with 256 channels (GEMMs 0.69 of direct by GemmFraction), two interleaved
+// runs each against direct convolution:
+// stylegan_up3x3_s2_c256 (C 256, K 512) 0.87x / 0.96x -> 1.08x / 1.03x TF
+// (one thread: 43.2 -> 23.3 ms), r50_3x3_s2_c256 (C 256, K 256) 1.20x /
+// 1.21x -> 1.07x / 1.03x (one thread: 36.7 -> 37.9 ms), and
+// cyclegan_up3x3_s2_c64 (64, 64) 1.07x / 1.01x -> 0.80x / 0.74x. Per point
+// of a tile the transforms cost about what K + C multiply-adds do, the GEMM
+// K x C: Winograd pays where 1/C + 1/K, the transforms' share, is small.
 constexpr int64_t kWinogradMinDepth = 32;         // fraction <= kWinogradLeanFraction
 constexpr int64_t kWinogradMinDepthWide = 128;    // fraction up to kWinogradMaxGemmFraction
 constexpr double kWinogradLeanFraction = 0.3;
 constexpr double kWinogradMaxGemmFraction = 0.45;
+// Fraction up to kWinogradDeepFraction where 1/C + 1/K is at most this
+// (C 256 with K 512 and more: 1/160 lies between stylegan's 1/171 and
+// r50_3x3_s2_c256's 1/128).
+constexpr double kWinogradDeepTransformShare = 1.0 / 160;
+constexpr double kWinogradDeepFraction = 0.7;
 constexpr int64_t kWinogradMinTiles = 48;          // tiles per phase, all images
 
 class WinogradEngine {
@@ -120,9 +134,11 @@ class WinogradEngine {
   static bool ShapeSuits(const ConvProblem& p);
   // The selection rule of the "auto" setting: ShapeSuits; GEMMs of at most
   // kWinogradLeanFraction of the direct multiply-adds with kWinogradMinDepth
-  // channels on both sides, or of at most kWinogradMaxGemmFraction with
+  // channels on both sides, of at most kWinogradMaxGemmFraction with
   // kWinogradMinDepthWide (the transforms cost per value what the GEMMs cost
-  // per value and channel); and kWinogradMinTiles tiles per phase, over
+  // per value and channel), or of at most kWinogradDeepFraction where
+  // 1/C + 1/K is at most kWinogradDeepTransformShare; and kWinogradMinTiles
+  // tiles per phase, over
   // which the filter transform is spread.
   static bool Chosen(const ConvProblem& p);
   // Whether a float call runs here under the op's `algorithm` attribute
