@@ -109,7 +109,7 @@ constexpr int64_t kWinogradBlockBytes = 8 << 20;
 // with 256 channels (GEMMs 0.69 of direct by GemmFraction), two interleaved
 // runs each against direct convolution:
 // stylegan_up3x3_s2_c256 (C 256, K 512) 0.87x / 0.96x -> 1.08x / 1.03x TF
-// (one thread: 43.2 -> 23.3 ms), r50_3x3_s2_c256 (C 256, K 256) 1.20x /
+// (one thread: 27 -> 23 ms), r50_3x3_s2_c256 (C 256, K 256) 1.20x /
 // 1.21x -> 1.07x / 1.03x (one thread: 36.7 -> 37.9 ms), and
 // cyclegan_up3x3_s2_c64 (64, 64) 1.07x / 1.01x -> 0.80x / 0.74x. Per point
 // of a tile the transforms cost about what K + C multiply-adds do, the GEMM
