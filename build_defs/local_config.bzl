@@ -211,7 +211,7 @@ spec.loader.exec_module(sources)
 wanted = ["TF_SOURCES", "PLAIN_SOURCES", "X86_SOURCES", "GPU_TF_SOURCES", "CUDA_SOURCES",
           "NVCC_FLAGS", "CXX_OPTIMIZATION_FLAGS", "WARNING_FLAGS", "LIBRARY_LINK_FLAGS",
           "CUDA_LIBRARY_DIRS", "CUDART_STATIC", "CUDART_LINK_LIBS", "BUILD_INFO_KEYS",
-          "XLA_SOURCES", "XLA_CUDA_SOURCES", "XLA_INCLUDE_SUBDIRS"]
+          "XLA_SOURCES", "XLA_CUDA_SOURCES", "XLA_INCLUDE_SUBDIRS", "XLA_REQUIRED_HEADERS"]
 missing = [name for name in wanted if not hasattr(sources, name)]
 if missing:
     sys.exit("sources.py no longer defines " + ", ".join(missing))
@@ -233,6 +233,17 @@ def _op_build_lists(ctx):
     if result.return_code != 0:
         fail("op_build_config: could not read {}:\n{}".format(op_build, result.stderr))
     return json.decode(result.stdout.strip())
+
+def _xla_headers_present(ctx, lists):
+    # The lowering's headers, found in TF's include directory or in one of
+    # the folders under it that XLA_INCLUDE_SUBDIRS adds.
+    include = _tf_settings(ctx)["TF_INCLUDE_DIR"]
+    roots = [include] + [include + "/" + d for d in lists["XLA_INCLUDE_SUBDIRS"]]
+    for header in lists["XLA_REQUIRED_HEADERS"]:
+        if not [r for r in roots if ctx.path(r + "/" + header).exists]:
+            print("op_build_config: {} not found under {}: no XLA lowering".format(header, include))
+            return False
+    return True
 
 def _op_build_config_impl(ctx):
     lists = _op_build_lists(ctx)
@@ -306,6 +317,7 @@ def _op_build_config_impl(ctx):
         "XLA_SOURCES = {}".format(_bzl_list(lists["XLA_SOURCES"])),
         "XLA_CUDA_SOURCES = {}".format(_bzl_list(lists["XLA_CUDA_SOURCES"])),
         "XLA_INCLUDE_SUBDIRS = {}".format(_bzl_list(lists["XLA_INCLUDE_SUBDIRS"])),
+        "XLA_HEADERS_PRESENT = {}".format("True" if _xla_headers_present(ctx, lists) else "False"),
         "",
     ]))
 

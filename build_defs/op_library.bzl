@@ -5,8 +5,8 @@ Mirrors build_tools/op_build.py (the setup.py build) target by target:
   * X86_SOURCES: one cc_library per file, with its ISA flags on x86-64 only;
   * GPU_TF_SOURCES (-DGOOGLE_CUDA=1) and CUDA_SOURCES (a genrule calling nvcc),
     when configure.sh found nvcc and those files exist; CPU-only otherwise;
-  * XLA_SOURCES: the XLA lowering, where TF ships libtensorflow_cc (op_build.py
-    also leaves it out where it fails to compile or link; Bazel fails loudly),
+  * XLA_SOURCES: the XLA lowering, where TF ships libtensorflow_cc and its
+    headers (op_build.py also leaves it out where it fails to compile or link),
     with XLA_CUDA_SOURCES when the CUDA kernel is built.
 """
 
@@ -21,6 +21,7 @@ load(
     "NVCC_GENCODE",
     "WARNING_FLAGS",
     "XLA_CUDA_SOURCES",
+    "XLA_HEADERS_PRESENT",
     "XLA_INCLUDE_SUBDIRS",
 )
 load("@local_config_tf//:defs.bzl", "TF_CC_PRESENT", "TF_COPTS", "TF_DEFINES", "TF_VERSION")
@@ -102,10 +103,11 @@ def op_library(name, tf_sources, plain_sources, x86_sources, gpu_tf_sources, cud
         )
         deps.append(":" + name + "_gpu")
 
-    # The XLA lowering (cc/xla/), where this TensorFlow ships libtensorflow_cc:
+    # The XLA lowering (cc/xla/), where this TensorFlow ships libtensorflow_cc
+    # and the headers it needs (XLA_REQUIRED_HEADERS):
     # XLA's headers include highwayhash and farmhash from folders under TF's
     # include tree (XLA_INCLUDE_SUBDIRS).
-    if xla_sources and TF_CC_PRESENT:
+    if xla_sources and TF_CC_PRESENT and XLA_HEADERS_PRESENT:
         native.cc_library(
             name = name + "_xla",
             srcs = xla_sources + (XLA_CUDA_SOURCES if use_cuda else []),

@@ -84,6 +84,10 @@ XLA_SOURCES = ["cc/xla/conv2d_backprop_input_xla.cc", "cc/xla/cpu_custom_call.cc
 # built (host compiler; it includes no CUDA header).
 XLA_CUDA_SOURCES = ["cc/xla/cuda_custom_call.cc"]
 XLA_INCLUDE_SUBDIRS = ["external/highwayhash", "external/farmhash_archive/src"]
+# What Bazel checks under TF's include directory before it builds the
+# lowering (it cannot fall back on a failed compile as op_build.py does).
+XLA_REQUIRED_HEADERS = ["tensorflow/compiler/tf2xla/xla_op_kernel.h", "xla/ffi/api/ffi.h",
+                        "highwayhash/highwayhash.h", "farmhash.h"]
 XLA_LINK_LIBS = ["-l:libtensorflow_cc.so.2"]
 
 # The TF-side GPU registration (g++ with -DGOOGLE_CUDA=1) and the CUDA
