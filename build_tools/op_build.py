@@ -109,19 +109,21 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
     xla_jobs = [(src, [cxx] + base + tf_system + xla_flags)
                 for src in XLA_SOURCES + (XLA_CUDA_SOURCES if use_cuda else [])]
 
-    def compile_one(job):
-        src, cmd = job
-        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
-        _run(cmd + ["-c", os.path.join(ROOT, src), "-o", obj])
-        return obj
+    def object_of(src):
+        return os.path.join(build_dir, src.replace("/", "_") + ".o")
 
-    def compile_optional(job):
+    def compile_one(job, required=True):
+        """The object of `job`; None where an optional one fails to compile."""
         src, cmd = job
-        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
-        return obj if _try(cmd + ["-c", os.path.join(ROOT, src), "-o", obj]) else None
+        obj = object_of(src)
+        command = cmd + ["-c", os.path.join(ROOT, src), "-o", obj]
+        if required:
+            _run(command)
+            return obj
+        return obj if _try(command) else None
 
     def compile_cuda(src):
-        obj = os.path.join(build_dir, src.replace("/", "_") + ".o")
+        obj = object_of(src)
         _run([nvcc] + NVCC_FLAGS + ["-x", "cu", "-I" + ROOT, "-D_GLIBCXX_USE_CXX11_ABI=1"]
              + sources.gencode_flags(cuda_archs()) + ["-c", os.path.join(ROOT, src), "-o", obj])
         return obj
@@ -131,7 +133,7 @@ def build_library(target, build_dir=None, jobs=None, x86_emulation=False):
         futures = [pool.submit(compile_one, j) for j in jobs_list]
         if use_cuda:
             futures += [pool.submit(compile_cuda, s) for s in CUDA_SOURCES]
-        xla_futures = [pool.submit(compile_optional, j) for j in xla_jobs] if use_xla else []
+        xla_futures = [pool.submit(compile_one, j, False) for j in xla_jobs] if use_xla else []
         for f in futures:
             objects.append(f.result())
         xla_objects = [f.result() for f in xla_futures]

@@ -145,7 +145,7 @@ CUDA_HEADERS = [
 # The CUDA kernel compiled as host C++ (cc/kernels/gpu/cuda_emulation.h) with
 # its test driver: `make gpu-emulation`, tests/test_gpu_emulation.py.
 GPU_EMULATION_DRIVER = "tests/gpu_emulation/emulation_test.cc"
-GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h", "cc/xla/cuda_custom_call.h",
+GPU_EMULATION_HEADERS = ["cc/kernels/gpu/cuda_emulation.h",
                          "tests/native_common/conv_case.h",
                          "tests/native_common/non_finite_cases.h"]
 # Besides CXX_STANDARD_FLAGS and WARNING_FLAGS (-O2: the emulated kernels

@@ -30,9 +30,8 @@ def _sources(folder):
                          list(_sources("cc/kernels/gpu")) +
                          ["cc/kernels/conv_params.h", "cc/kernels/axis_window.h",
                           "cc/kernels/phase_plan.h", "cc/kernels/cpu_backprop_input.h",
-                          # What both halves of the XLA lowering share, and the
-                          # CUDA custom call's launch the GPU emulation runs.
-                          "cc/xla/custom_call_contract.h", "cc/xla/cuda_custom_call.h"])
+                          # What both halves of the XLA lowering share.
+                          "cc/xla/custom_call_contract.h"])
 def test_engine_sources_include_no_tensorflow(path):
     with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
         includes = _INCLUDE.findall(handle.read())

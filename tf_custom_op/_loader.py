@@ -21,6 +21,7 @@ _REBUILD_HINT = (
 
 _lock = threading.Lock()
 _module = None
+_xla_lowering_devices = None  # xla_lowering_devices(), once read
 
 
 class OpLibraryError(ImportError):
@@ -125,15 +126,20 @@ def xla_lowering_devices():
     """The devices whose XLA compilation the library lowers the op for, as a
     frozenset of "CPU" and "GPU": empty for a library built without the
     lowering (a TensorFlow without XLA's headers, or TF_CUSTOM_OP_XLA=0 at
-    build time; cc/xla/)."""
-    import ctypes
-    op_module()
-    library = ctypes.CDLL(library_path())
-    devices = getattr(library, "tf_custom_op_xla_lowering_devices", None)
-    if devices is None:
-        return frozenset()
-    devices.restype = ctypes.c_char_p
-    return frozenset(d for d in devices().decode().split(",") if d)
+    build time; cc/xla/). Read once: the routing asks for every op it builds
+    under XLA."""
+    global _xla_lowering_devices
+    if _xla_lowering_devices is None:
+        import ctypes
+        op_module()
+        library = ctypes.CDLL(library_path())
+        devices = getattr(library, "tf_custom_op_xla_lowering_devices", None)
+        if devices is None:
+            _xla_lowering_devices = frozenset()
+        else:
+            devices.restype = ctypes.c_char_p
+            _xla_lowering_devices = frozenset(d for d in devices().decode().split(",") if d)
+    return _xla_lowering_devices
 
 
 def raw_op():

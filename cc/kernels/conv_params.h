@@ -59,6 +59,17 @@ inline void FieldsOfProblem(const ConvProblem& p, int64_t* fields) {
   ForEachConvProblemField(p, [&](int i, const int64_t& member) { fields[i] = member; });
 }
 
+// Elements of dx, dy and the filter (HWIO: R * S * C_g * K).
+inline int64_t DxElementCount(const ConvProblem& p) {
+  return p.batch * p.in_rows * p.in_cols * p.in_depth;
+}
+inline int64_t DyElementCount(const ConvProblem& p) {
+  return p.batch * p.out_rows * p.out_cols * p.out_depth;
+}
+inline int64_t FilterElementCount(const ConvProblem& p) {
+  return p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
+}
+
 // Multiply-adds that one dx row (n, h) costs on average, counting the taps a
 // phase decomposition gives each pixel (R*S / (stride_rows * stride_cols),
 // a stride beyond the map's size giving fewer phases): what the CPU engines

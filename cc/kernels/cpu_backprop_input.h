@@ -30,11 +30,6 @@ struct CpuCall {
   T* in_backprop;
 };
 
-// Elements of a problem's filter: R * S * C_g * K.
-inline int64_t FilterElementCount(const ConvProblem& p) {
-  return p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
-}
-
 // nullptr, or why this process's settings forbid running the kernel
 // (TF_CUSTOM_OP_ISA naming no tier, TF_CUSTOM_OP_ALGORITHM no algorithm): a
 // graph may reach the kernel without the Python loader's check.

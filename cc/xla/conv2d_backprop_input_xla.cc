@@ -25,6 +25,7 @@
 #include "cc/kernels/op_dtypes.h"
 #include "cc/xla/custom_call_contract.h"
 #include "cc/xla/xla_kernel_registration.h"
+#include "tensorflow/compiler/tf2xla/shape_util.h"
 #include "tensorflow/compiler/tf2xla/xla_op_kernel.h"
 #include "tensorflow/compiler/tf2xla/xla_op_registry.h"
 #include "tensorflow/core/framework/kernel_def_builder.h"
@@ -51,11 +52,7 @@ absl::Status StaticShape(tensorflow::XlaOpKernelContext* ctx, int index, TensorS
     return absl::UnimplementedError(
         "Conv2DBackpropInput: tf_custom_op's XLA lowering needs static shapes");
   }
-  *shape = TensorShape();
-  for (int64_t dim : xla_shape->dimensions()) {
-    TF_RETURN_IF_ERROR(shape->AddDimWithStatus(dim));
-  }
-  return absl::OkStatus();
+  return tensorflow::XLAShapeToTensorShape(*xla_shape, shape);
 }
 
 std::vector<int64_t> DimsOf(const TensorShape& shape) {

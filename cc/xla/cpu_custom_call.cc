@@ -6,7 +6,6 @@
 #include <cstring>
 #include <functional>
 
-#include "Eigen/Core"
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/conv_algorithm.h"
 #include "cc/kernels/cpu/parallel_rows.h"
@@ -39,14 +38,6 @@ WorkerPool PoolOf(ffi::ThreadPool xla_pool) {
   return pool;
 }
 
-template <typename T>
-void Run(const WorkerPool& pool, bool nchw, ConvAlgorithm algorithm, const ConvProblem& p,
-         const void* filter, const void* dy, void* dx) {
-  const CpuCall<T> call{pool, nchw, p, static_cast<const T*>(filter),
-                        static_cast<const T*>(dy), static_cast<T*>(dx)};
-  BackpropInputOnCpu<T>(call, algorithm);
-}
-
 ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuffer out_backprop,
                    ffi::Result<ffi::AnyBuffer> in_backprop, ffi::Span<const int64_t> fields,
                    int64_t nchw, int64_t algorithm) {
@@ -56,39 +47,23 @@ ffi::Error Compute(ffi::ThreadPool xla_pool, ffi::AnyBuffer filter, ffi::AnyBuff
       error.failure()) {
     return error;
   }
-  const ffi::DataType type = filter.element_type();
-  const int64_t dx_elements = p.batch * p.in_rows * p.in_cols * p.in_depth;
-  const int64_t dy_elements = p.batch * p.out_rows * p.out_cols * p.out_depth;
-  if (dx_elements == 0) return ffi::Error::Success();
-  if (dy_elements == 0 || FilterElementCount(p) == 0) {
+  // The XLA kernel lowers empty problems to zeros; a hand-written module may
+  // still bring one, which the engine does not take.
+  if (DxElementCount(p) == 0) return ffi::Error::Success();
+  if (DyElementCount(p) == 0 || FilterElementCount(p) == 0) {
     std::memset(in_backprop->untyped_data(), 0, in_backprop->size_bytes());
     return ffi::Error::Success();
   }
   const WorkerPool pool = PoolOf(xla_pool);
-  const auto algo = static_cast<ConvAlgorithm>(algorithm);
-  const void* w = filter.untyped_data();
-  const void* dy = out_backprop.untyped_data();
-  void* dx = in_backprop->untyped_data();
-  switch (type) {
-    case ffi::DataType::F16:
-      Run<Eigen::half>(pool, nchw != 0, algo, p, w, dy, dx);
-      break;
-    case ffi::DataType::BF16:
-      Run<Eigen::bfloat16>(pool, nchw != 0, algo, p, w, dy, dx);
-      break;
-    case ffi::DataType::F32:
-      Run<float>(pool, nchw != 0, algo, p, w, dy, dx);
-      break;
-    case ffi::DataType::F64:
-      Run<double>(pool, nchw != 0, algo, p, w, dy, dx);
-      break;
-    case ffi::DataType::S32:
-      Run<int32_t>(pool, nchw != 0, algo, p, w, dy, dx);
-      break;
-    default:
-      return InvalidCall("tf_custom_op: unsupported element type in the custom call");
-  }
-  return ffi::Error::Success();
+  const bool known = VisitOpDtype(filter.element_type(), [&](auto tag) {
+    using T = decltype(tag);
+    const CpuCall<T> call{pool, nchw != 0, p, static_cast<const T*>(filter.untyped_data()),
+                          static_cast<const T*>(out_backprop.untyped_data()),
+                          static_cast<T*>(in_backprop->untyped_data())};
+    BackpropInputOnCpu<T>(call, static_cast<ConvAlgorithm>(algorithm));
+  });
+  return known ? ffi::Error::Success()
+               : InvalidCall("tf_custom_op: unsupported element type in the custom call");
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // The XLA custom-call target for CUDA: XLA's device buffers, its stream and
-// scratch allocator handed to the GPU launcher (cuda_custom_call.h), and the
-// op's XLA kernel registered for the XLA GPU device. Built with the CUDA
-// kernel only (op_build.py, Bazel), compiled by the host compiler: no CUDA
-// header is needed.
+// scratch allocator handed to the GPU launcher (conv_backprop_input_gpu.h),
+// as the TF kernel (gpu/gpu_kernel.cc) hands it TF's; and the op's XLA
+// kernel registered for the XLA GPU device. Built with the CUDA kernel only
+// (op_build.py, Bazel), compiled by the host compiler: no CUDA header is
+// needed.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,7 +11,7 @@
 
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
-#include "cc/xla/cuda_custom_call.h"
+#include "cc/kernels/gpu_dtype_of.h"
 #include "cc/xla/custom_call_buffers.h"
 #include "cc/xla/custom_call_contract.h"
 #include "cc/xla/xla_ffi_api.h"
@@ -23,30 +24,6 @@ namespace {
 
 namespace ffi = ::xla::ffi;
 
-// XLA's element type -> the launcher's dtype and its size; false for a type
-// the op does not have.
-bool GpuDtypeOf(ffi::DataType type, gpu::GpuDtype* dtype, size_t* bytes) {
-  switch (type) {
-    case ffi::DataType::F16:
-      *dtype = gpu::GpuDtype::kHalf, *bytes = 2;
-      return true;
-    case ffi::DataType::BF16:
-      *dtype = gpu::GpuDtype::kBfloat16, *bytes = 2;
-      return true;
-    case ffi::DataType::F32:
-      *dtype = gpu::GpuDtype::kFloat, *bytes = 4;
-      return true;
-    case ffi::DataType::F64:
-      *dtype = gpu::GpuDtype::kDouble, *bytes = 8;
-      return true;
-    case ffi::DataType::S32:
-      *dtype = gpu::GpuDtype::kInt32, *bytes = 4;
-      return true;
-    default:
-      return false;
-  }
-}
-
 ffi::Error Compute(void* stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer filter,
                    ffi::AnyBuffer out_backprop, ffi::Result<ffi::AnyBuffer> in_backprop,
                    ffi::Span<const int64_t> fields, int64_t nchw, int64_t algorithm) {
@@ -55,12 +32,12 @@ ffi::Error Compute(void* stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer f
       error.failure()) {
     return error;
   }
-  gpu::GpuDtype dtype;
-  size_t element_bytes = 0;
-  if (!GpuDtypeOf(filter.element_type(), &dtype, &element_bytes)) {
+  gpu::GpuDtype dtype = gpu::GpuDtype::kFloat;
+  if (!VisitOpDtype(filter.element_type(),
+                    [&](auto tag) { dtype = gpu::GpuDtypeOf<decltype(tag)>::value; })) {
     return InvalidCall("tf_custom_op: unsupported element type in the custom call");
   }
-  const size_t workspace_bytes = CustomCallWorkspaceBytes(dtype, p, nchw != 0);
+  const size_t workspace_bytes = gpu::ConvBackpropInputWorkspaceBytes(dtype, p, nchw != 0);
   void* workspace = nullptr;
   if (workspace_bytes > 0) {
     // The launcher wants 256-byte aligned pieces.
@@ -71,10 +48,10 @@ ffi::Error Compute(void* stream, ffi::ScratchAllocator scratch, ffi::AnyBuffer f
     }
     workspace = *allocated;
   }
-  const gpu::GpuStatus status = LaunchForCustomCall(
+  // The launcher also zero-fills dx where dy or the filter is empty.
+  const gpu::GpuStatus status = gpu::LaunchConvBackpropInput(
       dtype, p, nchw != 0, filter.untyped_data(), out_backprop.untyped_data(),
-      in_backprop->untyped_data(), in_backprop->element_count() * element_bytes, workspace,
-      workspace_bytes, stream);
+      in_backprop->untyped_data(), workspace, workspace_bytes, stream);
   if (status.ok()) return ffi::Error::Success();
   // As the TF kernel: unsupported sizes are the caller's, the rest internal.
   return ffi::Error(status.code == gpu::GpuError::kTooLarge ? ffi::ErrorCode::kInvalidArgument

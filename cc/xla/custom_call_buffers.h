@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "Eigen/Core"
 #include "cc/kernels/conv_params.h"
 #include "cc/kernels/cpu/conv_algorithm.h"
 #include "cc/xla/custom_call_contract.h"
@@ -33,6 +34,32 @@ auto BindConvCall(Binding binding) {
       .template Attr<int64_t>(kAlgorithmAttr);
 }
 
+// Calls visit(T{}) with the op's C++ type (op_dtypes.h) for XLA's element
+// type; false, without calling it, for a type the op does not have.
+template <typename Visit>
+bool VisitOpDtype(::xla::ffi::DataType type, Visit&& visit) {
+  using ::xla::ffi::DataType;
+  switch (type) {
+    case DataType::F16:
+      visit(Eigen::half{});
+      return true;
+    case DataType::BF16:
+      visit(Eigen::bfloat16{});
+      return true;
+    case DataType::F32:
+      visit(float{});
+      return true;
+    case DataType::F64:
+      visit(double{});
+      return true;
+    case DataType::S32:
+      visit(int32_t{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 inline ::xla::ffi::Error InvalidCall(const char* message) {
   return ::xla::ffi::Error(::xla::ffi::ErrorCode::kInvalidArgument, message);
 }
@@ -53,12 +80,9 @@ inline ::xla::ffi::Error CheckCall(const ::xla::ffi::AnyBuffer& filter,
       in_backprop.element_type() != filter.element_type()) {
     return InvalidCall("tf_custom_op: filter, out_backprop and the result differ in type");
   }
-  const int64_t dx_elements = p.batch * p.in_rows * p.in_cols * p.in_depth;
-  const int64_t dy_elements = p.batch * p.out_rows * p.out_cols * p.out_depth;
-  const int64_t w_elements = p.filter_rows * p.filter_cols * p.filter_depth * p.out_depth;
-  if (static_cast<int64_t>(in_backprop.element_count()) != dx_elements ||
-      static_cast<int64_t>(out_backprop.element_count()) != dy_elements ||
-      static_cast<int64_t>(filter.element_count()) != w_elements) {
+  if (static_cast<int64_t>(in_backprop.element_count()) != DxElementCount(p) ||
+      static_cast<int64_t>(out_backprop.element_count()) != DyElementCount(p) ||
+      static_cast<int64_t>(filter.element_count()) != FilterElementCount(p)) {
     return InvalidCall("tf_custom_op: custom call buffers do not match its problem");
   }
   return ::xla::ffi::Error::Success();

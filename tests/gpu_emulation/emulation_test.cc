@@ -22,7 +22,6 @@
 
 #include "cc/kernels/axis_window.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
-#include "cc/xla/cuda_custom_call.h"
 #include "cc/kernels/gpu/cuda_emulation.h"
 #include "tests/native_common/conv_case.h"
 #include "tests/native_common/non_finite_cases.h"
@@ -227,22 +226,6 @@ std::string RunCase(const Case& t, bool nchw, uint32_t seed) {
       Tr::kDtype, p, nchw, w.data(), dy_in.data(), dx.data(),
       ws_bytes ? ws_ptr : nullptr, ws_bytes, nullptr);
   if (!status.ok()) return std::string("launcher error: ") + status.message;
-  // The XLA custom call's launch (cc/xla/cuda_custom_call.h) must write the
-  // same bits, zero-filling where there is nothing to sum.
-  std::vector<T> dx_xla(dx_n);
-  if (dx_n) std::memset(static_cast<void*>(dx_xla.data()), 0x3c, dx_n * sizeof(T));
-  const size_t xla_ws_bytes =
-      tf_custom_op::xla_lowering::CustomCallWorkspaceBytes(Tr::kDtype, p, nchw);
-  std::vector<unsigned char> xla_ws(xla_ws_bytes + 256, 0x5a);
-  void* xla_ws_ptr =
-      xla_ws.data() + (256 - reinterpret_cast<uintptr_t>(xla_ws.data()) % 256) % 256;
-  const tf_custom_op::gpu::GpuStatus xla_status = tf_custom_op::xla_lowering::LaunchForCustomCall(
-      Tr::kDtype, p, nchw, w.data(), dy_in.data(), dx_xla.data(), dx_n * sizeof(T),
-      xla_ws_bytes ? xla_ws_ptr : nullptr, xla_ws_bytes, nullptr);
-  if (!xla_status.ok()) return std::string("XLA custom call error: ") + xla_status.message;
-  if (dx_n && std::memcmp(dx_xla.data(), dx.data(), dx_n * sizeof(T)) != 0) {
-    return "the XLA custom call's launch differs from the launcher's";
-  }
   if (nchw) dx = HostTranspose(dx, p.batch, p.in_depth, p.in_rows * p.in_cols);
 
   double scale = 0;

@@ -12,6 +12,7 @@
 
 #include "cc/kernels/conv2d_backprop_input_kernel.h"
 #include "cc/kernels/gpu/conv_backprop_input_gpu.h"
+#include "cc/kernels/gpu_dtype_of.h"
 #include "tensorflow/core/framework/device_base.h"
 #include "tensorflow/core/framework/register_types.h"
 #include "tensorflow/core/framework/types.h"
@@ -23,17 +24,6 @@ namespace {
 using ::tensorflow::OpKernelContext;
 using ::tensorflow::Tensor;
 using GPUDevice = Eigen::GpuDevice;
-
-// TF's C++ type -> the launcher's GpuDtype (op_dtypes.h).
-template <typename T>
-struct GpuDtypeOf;
-#define TFCO_GPU_DTYPE_OF(tf_type, attr_name, py_name, code, cuda_type, bytes) \
-  template <>                                                                 \
-  struct GpuDtypeOf<tf_type> {                                                \
-    static constexpr gpu::GpuDtype value = gpu::GpuDtype::code;               \
-  };
-TF_CUSTOM_OP_DTYPES(TFCO_GPU_DTYPE_OF)
-#undef TFCO_GPU_DTYPE_OF
 
 // The op's cudaStream_t, or nullptr with an error set on ctx.
 void* OpStream(OpKernelContext* ctx) {
@@ -70,7 +60,7 @@ struct BackpropInputLauncher<GPUDevice, T> {
     void* stream = OpStream(ctx);
     if (stream == nullptr) return;
     const bool nchw = attrs.data_format == tensorflow::FORMAT_NCHW;
-    constexpr gpu::GpuDtype dtype = GpuDtypeOf<T>::value;
+    constexpr gpu::GpuDtype dtype = gpu::GpuDtypeOf<T>::value;
     const size_t workspace_bytes =
         gpu::ConvBackpropInputWorkspaceBytes(dtype, params, nchw);
     Tensor workspace;
