@@ -4,9 +4,9 @@
 //
 //   make cpu-engine-bench   (builds build/cpu_engine_bench; the portable kernels
 //                            with baseline flags, as in the library)
-//   build/cpu_engine_bench N H W C R S K stride [portable] [g<groups>] [pixels]
+//   build/cpu_engine_bench N H W C R S K stride [portable] [g<groups>] [d<dilation>] [pixels]
 //                          [winograd [t<tile>] [accuracy]]
-//     (g<groups>: grouped; pixels: the pixel-vector engine, pixel_engine.h;
+//     (g<groups>: grouped; d<dilation>: dilated (SAME padding); pixels: the pixel-vector engine, pixel_engine.h;
 //     winograd: the Winograd engine, winograd_engine.h, with tiles of
 //     t<tile> pixels per axis; rates are counted in the direct
 //     convolution's FLOPs, so they compare across engines; accuracy: also
@@ -136,13 +136,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc < 9) {
-    std::fprintf(stderr, "usage: %s N H W C R S K stride [portable] [g<groups>] [pixels]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s N H W C R S K stride [portable] [g<groups>] [d<dilation>] [pixels]\n", argv[0]);
     return 2;
   }
   tf_custom_op::testing::ConvCase shape{};
   bool portable = false, pixels = false, winograd = false, accuracy = false;
   int tile = 0;  // the engine's choice
   shape.groups = 1;
+  int64_t dilation = 1;
   for (int i = 9; i < argc; ++i) {
     if (std::strcmp(argv[i], "portable") == 0) portable = true;
     if (std::strcmp(argv[i], "pixels") == 0) pixels = true;
@@ -150,6 +151,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "accuracy") == 0) accuracy = true;
     if (argv[i][0] == 't') tile = std::atoi(argv[i] + 1);
     if (argv[i][0] == 'g') shape.groups = std::atol(argv[i] + 1);
+    if (argv[i][0] == 'd') dilation = std::atol(argv[i] + 1);
   }
   shape.n = std::atol(argv[1]);
   shape.h = std::atol(argv[2]);
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
   shape.s = std::atol(argv[6]);
   shape.k = std::atol(argv[7]);
   shape.sh = shape.sw = std::atol(argv[8]);
-  shape.dh = shape.dw = 1;
+  shape.dh = shape.dw = dilation;
   shape.padding = tf_custom_op::PaddingKind::kSame;
   ConvProblem p{};
   if (!tf_custom_op::testing::ProblemOf(shape, &p) || p.out_rows <= 0 || p.out_cols <= 0) {

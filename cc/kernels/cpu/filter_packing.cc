@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "cc/kernels/cpu/float_transpose.h"
+
 namespace tf_custom_op {
 
 template <typename Elem>
@@ -76,11 +78,18 @@ bool PackedFilter<Elem>::PackParts(const Elem* filter_hwio, int64_t begin, int64
           for (int64_t k = 0; k < kg; ++k) non_finite += !IsFiniteElement(src[k]);
         }
         if (k_pack_ == 1) {
-          // A transpose: read each channel's K_g weights in order.
+          // A transpose of [channel][k] into [k][channel].
           if (c_end < nr_) std::fill(out, out + run, Elem{});
-          for (int64_t l = 0; l < c_end; ++l) {
-            const Elem* src = tap + l * k_total;
-            for (int64_t k = 0; k < kg; ++k) out[k * nr_ + l] = src[k];
+          if constexpr (std::is_same<Elem, float>::value) {
+            // In vector blocks: element by element, every store of the
+            // strided side is a separate cache line, and packing a 33 MB
+            // filter (pix2pix_d_512) took two thirds of the layer's time.
+            SelectFloatTranspose()(tap, k_total, c_end, kg, out, nr_);
+          } else {
+            for (int64_t l = 0; l < c_end; ++l) {
+              const Elem* src = tap + l * k_total;
+              for (int64_t k = 0; k < kg; ++k) out[k * nr_ + l] = src[k];
+            }
           }
           out += run;
           continue;
