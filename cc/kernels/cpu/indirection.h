@@ -122,10 +122,13 @@ bool BuildTileIndirection(const Elem* const* dy_rows, int64_t row_taps,
       const int m_end = static_cast<int>(
           std::max<int64_t>(std::min<int64_t>(tile.dy_cols - q0, tile.valid), m_begin));
       reads_zero_row |= m_begin > 0 || m_end < tile.valid;
+      // Three plain loops rather than one with a select per pointer: on
+      // layers with few channels (b1_3x3_c16) the select loop took a tenth
+      // of the layer's time.
       const Elem* pixel = dy_row + q0 * tile.pixel_stride;
-      for (int m = 0; m < tile.mr; ++m) {
-        slots[m] = (m >= m_begin && m < m_end) ? pixel + m * tile.pixel_stride : zero_row;
-      }
+      for (int m = 0; m < m_begin; ++m) slots[m] = zero_row;
+      for (int m = m_begin; m < m_end; ++m) slots[m] = pixel + m * tile.pixel_stride;
+      for (int m = m_end; m < tile.mr; ++m) slots[m] = zero_row;
     }
   }
   return reads_zero_row;
