@@ -28,24 +28,51 @@ struct AxisPhase {
 };
 
 // Taps of one phase are stored with decreasing offset (increasing tap index),
-// so the taps that stay inside dy for a given position form one contiguous run.
+// so the taps that stay inside dy for a given position form one contiguous run
+// (as they do in the reverse order: WithIncreasingOffsets).
 struct AxisPlan {
   int64_t stride = 1;
   std::vector<AxisPhase> phases;  // min(stride, size) phases
   std::vector<AxisTap> taps;      // each tap appears in exactly one phase
 
   // Contiguous run [*begin, *end) of phase-local tap slots whose dy index
-  // i + offset lies in [0, dy_size).
+  // i + offset lies in [0, dy_size) (offsets are monotone within a phase,
+  // decreasing or, after WithIncreasingOffsets, increasing).
   void ValidTapRange(const AxisPhase& phase, int64_t i, int64_t dy_size,
                      int64_t* begin, int64_t* end) const {
     int64_t b = 0, e = phase.num_taps;
     const AxisTap* t = taps.data() + phase.first_tap_slot;
-    while (b < e && t[b].offset + i >= dy_size) ++b;
-    while (e > b && t[e - 1].offset + i < 0) --e;
+    const auto inside = [&](const AxisTap& tap) {
+      return tap.offset + i >= 0 && tap.offset + i < dy_size;
+    };
+    while (b < e && !inside(t[b])) ++b;
+    while (e > b && !inside(t[e - 1])) --e;
     *begin = b;
     *end = e;
   }
+  // Whether the phase's taps read consecutive dy positions in slot order
+  // (offsets o, o + 1, o + 2, ...): an undilated phase after
+  // WithIncreasingOffsets. A position's taps then read one contiguous run
+  // of dy, which the CPU engine treats as a single longer tap.
+  bool ReadsConsecutive(const AxisPhase& phase) const {
+    const AxisTap* t = taps.data() + phase.first_tap_slot;
+    for (int64_t k = 1; k < phase.num_taps; ++k) {
+      if (t[k].offset != t[k - 1].offset + 1) return false;
+    }
+    return true;
+  }
 };
+
+// The same plan with each phase's taps in increasing offset order (tap
+// index decreasing), so that consecutive slots read consecutive dy
+// positions in memory order.
+inline AxisPlan WithIncreasingOffsets(AxisPlan plan) {
+  for (const AxisPhase& phase : plan.phases) {
+    std::reverse(plan.taps.begin() + phase.first_tap_slot,
+                 plan.taps.begin() + phase.first_tap_slot + phase.num_taps);
+  }
+  return plan;
+}
 
 // Floor division for possibly negative numerators (positive divisor).
 inline int64_t FloorDiv(int64_t num, int64_t den) {

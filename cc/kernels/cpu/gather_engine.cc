@@ -27,11 +27,23 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
     : params_(params),
       kernel_(kernel),
       row_plan_(RowPlanOf(params)),
-      col_plan_(ColPlanOf(params)),
+      col_plan_(WithIncreasingOffsets(ColPlanOf(params))),
       packed_(FilterDims{params.filter_rows, params.filter_cols, params.filter_depth,
                          params.groups, params.out_depth_per_group},
               row_plan_, col_plan_, kernel.nr, kernel.k_pack),
-      zero_row_(static_cast<size_t>(params.out_depth_per_group), Elem{}) {
+      zero_row_() {
+  const bool one_group_unpadded =
+      params.groups == 1 && packed_.TapElements() == params.out_depth_per_group * kernel.nr;
+  int64_t longest_merged_run = 1;
+  for (const AxisPhase& cp : col_plan_.phases) {
+    const bool merged = one_group_unpadded && cp.num_taps > 1 && col_plan_.ReadsConsecutive(cp);
+    merged_cols_.push_back(merged);
+    if (merged) longest_merged_run = std::max(longest_merged_run, cp.num_taps);
+  }
+  // A kernel may read the rows of a tile's pixels past m_valid (the
+  // portable ones do), which point at the zero row: as long as the longest
+  // merged tap.
+  zero_row_.assign(static_cast<size_t>(params.out_depth_per_group * longest_merged_run), Elem{});
   chunk_blocks_ = std::max<int64_t>(
       1, kChunkPanelBytes / std::max<int64_t>(packed_.MaxBlockRunBytes(), 1));
   const double dx_bytes = static_cast<double>(params.batch) * params.in_rows *
@@ -127,6 +139,11 @@ int64_t GatherEngine<Acc, Elem>::ChannelSplitsFor(int threads) const {
   const int64_t wanted = (2 * threads + std::max<int64_t>(row_blocks, 1) - 1) /
                          std::max<int64_t>(row_blocks, 1);
   return std::max<int64_t>(1, std::min(wanted, packed_.channel_blocks()));
+}
+
+template <typename Acc, typename Elem>
+bool GatherEngine<Acc, Elem>::MergesColumnTaps(int64_t b) const {
+  return merged_cols_[static_cast<size_t>(b)] != 0;
 }
 
 template <typename Acc, typename Elem>
@@ -286,12 +303,27 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
               int64_t ct_begin, ct_end;
               UsedColumnTaps(col_taps, cp.num_taps, tile, &ct_begin, &ct_end);
               const int64_t run = ct_end - ct_begin;
+              Acc* tile_out = row.dx + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
+              if (MergesColumnTaps(static_cast<int64_t>(b)) &&
+                  TileReadsInside(col_taps, ct_begin, ct_end, tile)) {
+                // One tap of depth run * K_g per row tap, read from the
+                // pixel of the first (lowest offset) column tap.
+                BuildTileIndirection(scratch->dy_rows.data(), row_taps, col_taps + ct_begin, 1,
+                                     tile, zero_row_.data(), scratch->slots.data());
+                for (int64_t cb = cb0; cb < cb_end; ++cb) {
+                  const Elem* weights =
+                      chunk_weights + (cb - cb0) * block_stride + ct_begin * tap_elements;
+                  const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
+                  fn(row_taps, run * kg, scratch->slots.data(), weights, tile_out + cb * nr,
+                     sw * C, tile.valid, n_valid, 1, row_stride);
+                }
+                continue;
+              }
               const int64_t taps = row_taps * run;
               const bool reads_zero_row = BuildTileIndirection(
                   scratch->dy_rows.data(), row_taps, col_taps + ct_begin, run, tile,
                   zero_row_.data(), scratch->slots.data());
               const bool skip_zero_row = reads_zero_row && !packed_.finite();
-              Acc* tile_out = row.dx + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
               for (int64_t cb = cb0; cb < cb_end; ++cb) {
                 const Elem* weights =
                     chunk_weights + (cb - cb0) * block_stride + ct_begin * tap_elements;

@@ -153,6 +153,14 @@ class GatherEngine {
                        const Elem* packed, Acc* out, int64_t out_pixel_stride,
                        int m_valid, int n_valid, int64_t taps_per_run,
                        int64_t run_stride) const;
+  // Whether column phase b's taps can be merged: they read consecutive dy
+  // pixels (AxisPlan::ReadsConsecutive), a dy pixel is exactly the K_g
+  // values a tap reads (one group), and a tap's packed weights are exactly
+  // K_g steps (no depth padding). Then the S taps of a pixel read S * K_g
+  // consecutive dy values against S * K_g consecutive packed steps: one tap
+  // of that depth, so the kernel reloads its row pointers once per row tap
+  // instead of once per tap, and a tile's indirection shrinks S times.
+  bool MergesColumnTaps(int64_t b) const;
   int64_t MaxRowTaps() const;
   int64_t MaxTapsPerPhase() const;
 
@@ -161,7 +169,12 @@ class GatherEngine {
   AxisPlan row_plan_;
   AxisPlan col_plan_;
   PackedFilter<Elem> packed_;   // after the plans: it refers to them
-  std::vector<Elem> zero_row_;  // K_g zeros: the row read outside dy
+  // Per column phase: whether a pixel's column taps inside dy are read as
+  // one tap of their combined depth (MergesColumnTaps).
+  std::vector<char> merged_cols_;
+  // The row read outside dy: K_g zeros, times the longest merged run of
+  // column taps (a merged tap reads run * K_g values from it).
+  std::vector<Elem> zero_row_;
   int64_t chunk_blocks_ = 1;    // channel blocks whose panels are swept together
   bool stream_dx_ = false;      // kernel_.stream_fn and dx >= kStreamDxBytes
 };

@@ -86,9 +86,13 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
             for (int64_t n0 = n_begin, width = 0; n0 < n_end; n0 += width) {
               width = TileWidthAt(n0 - n_begin, n_end - n_begin, mr);
               // Tap (rt, ct) of image n0 + m: dy[n0 + m][i + offset][j + offset].
+              // Merged column taps (MergesColumnTaps): only the first of
+              // each row tap's run, read as one tap of run * K_g values.
+              const bool merged = MergesColumnTaps(static_cast<int64_t>(b));
+              const int64_t slot_cols = merged ? 1 : run;
               const Elem** slot = slots;
               for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-                for (int64_t ct = ct_begin; ct < ct_end; ++ct, slot += mr) {
+                for (int64_t ct = ct_begin; ct < ct_begin + slot_cols; ++ct, slot += mr) {
                   const Elem* tap = dy + ((i + row_taps[rt].offset) * Q + j + col_taps[ct].offset) * K +
                                     g * kg;
                   for (int m = 0; m < mr; ++m) {
@@ -97,9 +101,11 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
                 }
               }
               for (int64_t cb = cb0; cb < cb_end; ++cb) {
-                kernel_.fn(taps, kg, slots, weights + (cb - cb0) * block_stride,
-                           pixel + n0 * dx_image + cb * nr, dx_image, static_cast<int>(width),
-                           static_cast<int>(std::min(nr, cg - cb * nr)), run, run_stride);
+                kernel_.fn(merged ? rt_end - rt_begin : taps, merged ? run * kg : kg, slots,
+                           weights + (cb - cb0) * block_stride, pixel + n0 * dx_image + cb * nr,
+                           dx_image, static_cast<int>(width),
+                           static_cast<int>(std::min(nr, cg - cb * nr)), merged ? 1 : run,
+                           run_stride);
               }
             }
           }

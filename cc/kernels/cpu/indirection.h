@@ -101,6 +101,16 @@ inline void UsedColumnTaps(const AxisTap* col_taps, int64_t col_tap_count,
   *end = e;
 }
 
+// Whether every valid pixel of `tile` reads inside dy for each of the column
+// taps [begin, end) (offsets monotone: the two ends bound the rest).
+inline bool TileReadsInside(const AxisTap* col_taps, int64_t begin, int64_t end,
+                            const TileColumns& tile) {
+  if (begin >= end) return false;
+  const int64_t low = std::min(col_taps[begin].offset, col_taps[end - 1].offset);
+  const int64_t high = std::max(col_taps[begin].offset, col_taps[end - 1].offset);
+  return tile.first + low >= 0 && tile.first + tile.valid - 1 + high < tile.dy_cols;
+}
+
 // Fills `slots` with row_taps x col_taps x mr pointers: for row tap rt
 // (`dy_rows[rt]` is its dy row, already offset to the group's channels),
 // column tap ct and pixel m, the dy pixel j0 + m + col_taps[ct].offset, or
