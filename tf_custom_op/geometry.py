@@ -45,6 +45,15 @@ def axis_window(size, filter_size, stride, dilation, padding, explicit=(0, 0)):
     return _truncating_div(size + before + after - span + stride, stride), before, after
 
 
+def taps_inside(size, filter_size, stride, dilation, padding, explicit=(0, 0)):
+    """(output position, filter tap) pairs of one axis whose input index lies
+    inside the input, not in its padding: the multiply-adds that read data.
+    A dilated layer on a small map has far fewer of them than out x taps."""
+    out, before, _ = axis_window(size, filter_size, stride, dilation, padding, explicit)
+    return sum(1 for p in range(max(out, 0)) for r in range(filter_size)
+               if 0 <= p * stride + r * dilation - before < size)
+
+
 def output_size(size, filter_size, stride, dilation, padding, explicit=(0, 0)):
     """out_backprop's size along one axis (negative: invalid)."""
     return axis_window(size, filter_size, stride, dilation, padding, explicit)[0]

@@ -76,8 +76,9 @@ def _worker(args):
     from tf_custom_op import _loader
     # The ceiling: this core's FMA peak at our kernels' width, times the threads.
     peak = _loader.cpu_fma_peak_gflops() * args.threads
+    bandwidth = timing.stream_bandwidth_gbs()
     _, results = _run_cases(args)
-    json.dump({"fma_peak_gflops": peak, "results": results}, sys.stdout)
+    json.dump({"fma_peak_gflops": peak, "stream_gbs": bandwidth, "results": results}, sys.stdout)
 
 
 def _run_worker(argv, onednn):
@@ -185,14 +186,14 @@ def main(argv=None):
     machine.print_description(where)
     on = _run_worker(argv, onednn=True)
     off = None if args.no_onednn_off else _run_worker(argv, onednn=False)
-    results, peak = on["results"], on["fma_peak_gflops"]
+    results, peak, bandwidth = on["results"], on["fma_peak_gflops"], on["stream_gbs"]
     off = off and off["results"]
-    rows = report.rows_of(cases, results, off, peak, args.threads, where["kernels"])
+    rows = report.rows_of(cases, results, off, peak, args.threads, where["kernels"], bandwidth)
     summary = report.print_table(rows, peak, args.threads, args.repeats,
-                                 min_seconds=args.min_seconds)
+                                 min_seconds=args.min_seconds, bandwidth=bandwidth)
     os.makedirs(args.out, exist_ok=True)
     meta = {"threads": args.threads, "repeats": args.repeats, "min_seconds": args.min_seconds,
-            "fma_peak_gflops": peak,
+            "fma_peak_gflops": peak, "stream_gbs": bandwidth,
             "build": tf_custom_op.build_info(), "machine": where}
     json_path = os.path.join(args.out, f"benchmark_t{args.threads}.json")
     report.write_json(json_path, rows, summary, meta)

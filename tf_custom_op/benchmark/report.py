@@ -61,10 +61,25 @@ def _fmt(value, spec):
     return format(value, spec)
 
 
-def rows_of(cases, results, off_results, peak, threads, kernels):
+def roofline_ms(case, peak, bandwidth):
+    """The least time the layer can take on this machine with a direct
+    convolution: the FLOPs that read data (Case.data_flops: padding taps
+    skipped) at the FMA peak, or its least memory traffic (Case.min_bytes)
+    at the streaming bandwidth, whichever is longer; and which of the two
+    bounds it ("fma" or "mem"). Only for float32, the dtype the peak is
+    measured in. Winograd does fewer multiplications and can beat it."""
+    if case.dtype != "float32" or not peak or not bandwidth:
+        return None, None
+    compute_ms = case.data_flops / (peak * 1e9) * 1e3
+    memory_ms = case.min_bytes / (bandwidth * 1e9) * 1e3
+    return max(compute_ms, memory_ms), ("mem" if memory_ms > compute_ms else "fma")
+
+
+def rows_of(cases, results, off_results, peak, threads, kernels, bandwidth=None):
     rows = []
     for case, res, off in zip(cases, results, off_results or [None] * len(cases)):
         ours_gf = case.flops / res["ours"] / 1e9
+        roof_ms, bound = roofline_ms(case, peak, bandwidth)
         row = {
             "layer": case.name, "dtype": case.dtype, "data_format": case.data_format,
             "gflop": case.flops / 1e9,
@@ -77,6 +92,7 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
             "err64": res.get("err64"), "algorithm": case.algorithm(),
             "extra_mb": case.extra_memory_bytes(threads, kernels) / 2**20,
             "set": case.layer.get("set"),
+            "roof_ms": roof_ms, "bound": bound,
         }
         if off is not None:
             row["tf_off_ms"] = off["tf"] * 1e3 if off["tf"] else None
@@ -86,16 +102,23 @@ def rows_of(cases, results, off_results, peak, threads, kernels):
     return rows
 
 
-def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
+def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0, bandwidth=None):
     header = (f"{'layer':32} {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'TF ms':>9} "
               f"{'xTF':>6} {'TF-off ms':>10} {'xTF-off':>8} {'max err':>9} {'extra MB':>8} "
-              f"{'algo':>8} {'err f64':>9}")
+              f"{'algo':>8} {'err f64':>9} {'roof ms':>8} {'bound':>5}")
     samples = f"best of {repeats}" + (f" (or of {min_seconds:g} s of samples)" if min_seconds else "")
     print(f"threads={threads}  {samples}  FMA peak={peak:.0f} GFLOP/s (measured, "
           f"{threads} core(s), our kernels' vector width; %peak is of it)  "
           "(xTF = TF time / our time, TF-off = TF_ENABLE_ONEDNN_OPTS=0; max err: against "
           "TF's op, of max|dx|; algo: our CPU algorithm; err f64: float32 against TF's op in "
           "float64, of max|dx|)", file=file)
+    if bandwidth:
+        print(f"memory roof: {bandwidth:.1f} GB/s (TF's assign_add streaming on {threads} "
+              "thread(s)); roof ms: the least time a direct convolution can take here, the FLOPs "
+              "that read data (padding taps skipped) at the FMA peak or dy, filter and dx moved "
+              "once at that bandwidth, whichever is longer (bound: fma or mem; float32 only). "
+              "Only Winograd's fewer multiplications go below it; where TF is close to it, so "
+              "is any lead over TF.", file=file)
     print(header, file=file)
     print("-" * len(header), file=file)
     for r in rows:
@@ -103,7 +126,8 @@ def print_table(rows, peak, threads, repeats, file=None, min_seconds=0.0):
               f"{_fmt(r['pct_peak'], '6.1f')} {_fmt(r['tf_ms'], '9.3f')} "
               f"{_fmt(r['ratio_tf'], '6.2f')} {_fmt(r.get('tf_off_ms'), '10.3f')} "
               f"{_fmt(r.get('ratio_tf_off'), '8.2f')} {_fmt(r['max_rel_err'], '9.1e')} "
-              f"{r['extra_mb']:8.2f} {r['algorithm']:>8} {_fmt(r.get('err64'), '9.1e')}",
+              f"{r['extra_mb']:8.2f} {r['algorithm']:>8} {_fmt(r.get('err64'), '9.1e')} "
+              f"{_fmt(r.get('roof_ms'), '8.3f')} {r.get('bound') or '-':>5}",
               file=file)
     headline = [r for r in rows if r["dtype"] == "float32" and r["data_format"] == "NHWC"]
     g_on = geomean([r["ratio_tf"] for r in headline])

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from tf_custom_op import dtypes
-from tf_custom_op.geometry import axis_window, output_size
+from tf_custom_op.geometry import axis_window, output_size, taps_inside
 
 
 # The layer files ship inside the package (package data, also in the wheel),
@@ -15,6 +15,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 SUITES = {"corpus": os.path.join(_HERE, "corpus.json"),
           "layers": os.path.join(_HERE, "layers.json")}
 DEFAULT_LAYERS = SUITES["corpus"]
+
+
+_ITEM_BYTES = {"float32": 4, "float64": 8, "bfloat16": 2, "float16": 2, "int32": 4}
 
 
 class Case:
@@ -34,6 +37,15 @@ class Case:
         self.filter_shape = [r, s, c // self.groups, k]
         self.nhwc_dy = [n, p, q, k]
         self.flops = 2.0 * n * p * q * k * r * s * c / self.groups
+        # The multiply-adds that read data (not padding), as FLOPs: what an
+        # implementation that skips the padding taps must still do.
+        self.data_flops = (2.0 * n * k * (c / self.groups)
+                           * taps_inside(h, r, stride, dil, pad)
+                           * taps_inside(w, s, stride, dil, pad))
+        # The least memory traffic any implementation has: dy and the
+        # filter read once, dx written once.
+        elements = n * p * q * k + r * s * (c // self.groups) * k + n * h * w * c
+        self.min_bytes = elements * _ITEM_BYTES[dtype]
         self.padding = pad
         self.stride, self.dilation = stride, dil
 

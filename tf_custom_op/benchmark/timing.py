@@ -82,3 +82,22 @@ def time_ours_with_split(case, repeats, min_seconds=0.0):
     calls = max(split["calls"], 1)
     return {"ours": best, "serial": split["serial_s"] / calls,
             "parallel": split["parallel_s"] / calls}
+
+
+def stream_bandwidth_gbs(megabytes=256, repeats=7):
+    """Memory bandwidth as TF's own element-wise kernels reach it on the
+    configured threads: `v.assign_add(x)` over two arrays of `megabytes`
+    each (read both, write one, in place: no allocation in the timing),
+    best of `repeats`, in GB/s. The memory side of each layer's roofline.
+    """
+    n = megabytes * 2**20 // 4
+    v = tf.Variable(tf.zeros([n]))
+    x = tf.ones([n])
+
+    @tf.function
+    def add():
+        v.assign_add(x)
+
+    add()
+    best = min(_time_once(lambda _: add(), None) for _ in range(repeats))
+    return 3 * n * 4 / best / 1e9
