@@ -17,9 +17,6 @@ SUITES = {"corpus": os.path.join(_HERE, "corpus.json"),
 DEFAULT_LAYERS = SUITES["corpus"]
 
 
-_ITEM_BYTES = {"float32": 4, "float64": 8, "bfloat16": 2, "float16": 2, "int32": 4}
-
-
 class Case:
     """One timed configuration: a layer in a dtype and data format."""
 
@@ -45,7 +42,7 @@ class Case:
         # The least memory traffic any implementation has: dy and the
         # filter read once, dx written once.
         elements = n * p * q * k + r * s * (c // self.groups) * k + n * h * w * c
-        self.min_bytes = elements * _ITEM_BYTES[dtype]
+        self.min_bytes = elements * dtypes.element_bytes(dtype)
         self.padding = pad
         self.stride, self.dilation = stride, dil
 

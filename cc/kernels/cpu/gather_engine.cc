@@ -30,8 +30,7 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
       col_plan_(WithIncreasingOffsets(ColPlanOf(params))),
       packed_(FilterDims{params.filter_rows, params.filter_cols, params.filter_depth,
                          params.groups, params.out_depth_per_group},
-              row_plan_, col_plan_, kernel.nr, kernel.k_pack),
-      zero_row_() {
+              row_plan_, col_plan_, kernel.nr, kernel.k_pack) {
   const bool one_group_unpadded =
       params.groups == 1 && packed_.TapElements() == params.out_depth_per_group * kernel.nr;
   int64_t longest_merged_run = 1;
@@ -46,8 +45,7 @@ GatherEngine<Acc, Elem>::GatherEngine(const ConvProblem& params,
   zero_row_.assign(static_cast<size_t>(params.out_depth_per_group * longest_merged_run), Elem{});
   chunk_blocks_ = std::max<int64_t>(
       1, kChunkPanelBytes / std::max<int64_t>(packed_.MaxBlockRunBytes(), 1));
-  const double dx_bytes = static_cast<double>(params.batch) * params.in_rows *
-                          params.in_cols * params.in_depth * sizeof(Acc);
+  const double dx_bytes = static_cast<double>(DxElementCount(params)) * sizeof(Acc);
   stream_dx_ = kernel.stream_fn != nullptr && dx_bytes >= static_cast<double>(kStreamDxBytes);
 }
 
@@ -304,24 +302,16 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
               UsedColumnTaps(col_taps, cp.num_taps, tile, &ct_begin, &ct_end);
               const int64_t run = ct_end - ct_begin;
               Acc* tile_out = row.dx + (static_cast<int64_t>(b) + j0 * sw) * C + g * cg;
-              if (MergesColumnTaps(static_cast<int64_t>(b)) &&
-                  TileReadsInside(col_taps, ct_begin, ct_end, tile)) {
-                // One tap of depth run * K_g per row tap, read from the
-                // pixel of the first (lowest offset) column tap.
-                BuildTileIndirection(scratch->dy_rows.data(), row_taps, col_taps + ct_begin, 1,
-                                     tile, zero_row_.data(), scratch->slots.data());
-                for (int64_t cb = cb0; cb < cb_end; ++cb) {
-                  const Elem* weights =
-                      chunk_weights + (cb - cb0) * block_stride + ct_begin * tap_elements;
-                  const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
-                  fn(row_taps, run * kg, scratch->slots.data(), weights, tile_out + cb * nr,
-                     sw * C, tile.valid, n_valid, 1, row_stride);
-                }
-                continue;
-              }
-              const int64_t taps = row_taps * run;
+              // Merged (MergesColumnTaps, every pixel inside dy): one tap of
+              // run * K_g values per row tap, read from the pixel of the
+              // first (lowest offset) column tap.
+              const bool merged = MergesColumnTaps(static_cast<int64_t>(b)) &&
+                                  TileReadsInside(col_taps, ct_begin, ct_end, tile);
+              const int64_t taps_per_run = merged ? 1 : run;
+              const int64_t taps = row_taps * taps_per_run;
+              const int64_t depth = merged ? run * kg : kg;
               const bool reads_zero_row = BuildTileIndirection(
-                  scratch->dy_rows.data(), row_taps, col_taps + ct_begin, run, tile,
+                  scratch->dy_rows.data(), row_taps, col_taps + ct_begin, taps_per_run, tile,
                   zero_row_.data(), scratch->slots.data());
               const bool skip_zero_row = reads_zero_row && !packed_.finite();
               for (int64_t cb = cb0; cb < cb_end; ++cb) {
@@ -330,13 +320,14 @@ void GatherEngine<Acc, Elem>::ComputeBlock(const RowIO<Acc, Elem>& io, int64_t b
                 const int n_valid = static_cast<int>(std::min(nr, cg - cb * nr));
                 Acc* out = tile_out + cb * nr;
                 if (skip_zero_row) {
-                  // 0 * Inf would be NaN where TensorFlow skips the tap.
+                  // 0 * Inf would be NaN where TensorFlow skips the tap (a
+                  // merged tile reads no zero row).
                   SkipZeroRowTile(taps, kg, scratch->slots.data(), weights, out, sw * C,
                                   tile.valid, n_valid, run, row_stride);
                   continue;
                 }
-                fn(taps, kg, scratch->slots.data(), weights, out, sw * C, tile.valid, n_valid,
-                   run, row_stride);
+                fn(taps, depth, scratch->slots.data(), weights, out, sw * C, tile.valid, n_valid,
+                   taps_per_run, row_stride);
               }
             }
           }

@@ -61,6 +61,9 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
       const int64_t tap_elements = packed_.TapElements();
       const int64_t run_stride = packed_.RowTapStride(static_cast<int64_t>(b));
       const int64_t block_stride = packed_.BlockStride(a, static_cast<int64_t>(b));
+      // Merged column taps (MergesColumnTaps): only the first of each row
+      // tap's run gets a slot, read as one tap of run * K_g values.
+      const bool merged = MergesColumnTaps(static_cast<int64_t>(b));
       for (int64_t g = 0; g < params_.groups; ++g) {
         // Chunk outer: its panels serve every pixel and image of the run.
         for (int64_t cb0 = blocks.begin; cb0 < blocks.end; cb0 += chunk_blocks_) {
@@ -70,7 +73,10 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
             Acc* pixel = dx + (h * W + x) * C + g * cg;
             int64_t ct_begin, ct_end;
             col_plan_.ValidTapRange(cp, j, Q, &ct_begin, &ct_end);
-            const int64_t run = ct_end - ct_begin, taps = (rt_end - rt_begin) * run;
+            const int64_t run = ct_end - ct_begin;
+            const int64_t taps_per_run = merged ? 1 : run;
+            const int64_t taps = (rt_end - rt_begin) * taps_per_run;
+            const int64_t depth = merged ? run * kg : kg;
             if (taps == 0) {
               // No tap lands inside dy: this pixel's channels are zero.
               if (cb0 == blocks.begin) {
@@ -86,13 +92,9 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
             for (int64_t n0 = n_begin, width = 0; n0 < n_end; n0 += width) {
               width = TileWidthAt(n0 - n_begin, n_end - n_begin, mr);
               // Tap (rt, ct) of image n0 + m: dy[n0 + m][i + offset][j + offset].
-              // Merged column taps (MergesColumnTaps): only the first of
-              // each row tap's run, read as one tap of run * K_g values.
-              const bool merged = MergesColumnTaps(static_cast<int64_t>(b));
-              const int64_t slot_cols = merged ? 1 : run;
               const Elem** slot = slots;
               for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-                for (int64_t ct = ct_begin; ct < ct_begin + slot_cols; ++ct, slot += mr) {
+                for (int64_t ct = ct_begin; ct < ct_begin + taps_per_run; ++ct, slot += mr) {
                   const Elem* tap = dy + ((i + row_taps[rt].offset) * Q + j + col_taps[ct].offset) * K +
                                     g * kg;
                   for (int m = 0; m < mr; ++m) {
@@ -101,10 +103,9 @@ void GatherEngine<Acc, Elem>::ComputeAcrossImages(const RowIO<Acc, Elem>& io, in
                 }
               }
               for (int64_t cb = cb0; cb < cb_end; ++cb) {
-                kernel_.fn(merged ? rt_end - rt_begin : taps, merged ? run * kg : kg, slots,
-                           weights + (cb - cb0) * block_stride, pixel + n0 * dx_image + cb * nr,
-                           dx_image, static_cast<int>(width),
-                           static_cast<int>(std::min(nr, cg - cb * nr)), merged ? 1 : run,
+                kernel_.fn(taps, depth, slots, weights + (cb - cb0) * block_stride,
+                           pixel + n0 * dx_image + cb * nr, dx_image, static_cast<int>(width),
+                           static_cast<int>(std::min(nr, cg - cb * nr)), taps_per_run,
                            run_stride);
               }
             }
