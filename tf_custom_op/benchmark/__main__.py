@@ -42,6 +42,8 @@ def _parse(argv):
                              "of TF's op and against our op outside XLA, on 1 and --threads "
                              "threads (float32 NHWC layers)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    # --worker also measures the machine's ceilings (FMA peak, bandwidth).
+    parser.add_argument("--ceilings", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--xla-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scaling-worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -74,15 +76,19 @@ def _worker(args):
     _setup_threads(args.threads)
     from tf_custom_op.benchmark import timing
     from tf_custom_op import _loader
-    # The ceiling: this core's FMA peak at our kernels' width, times the threads.
-    peak = _loader.cpu_fma_peak_gflops() * args.threads
-    bandwidth = timing.stream_bandwidth_gbs()
-    _, results = _run_cases(args)
-    json.dump({"fma_peak_gflops": peak, "stream_gbs": bandwidth, "results": results}, sys.stdout)
+    out = {}
+    if args.ceilings:
+        # This core's FMA peak at our kernels' width, times the threads, and
+        # the streaming bandwidth: the roofline's two sides.
+        out["fma_peak_gflops"] = _loader.cpu_fma_peak_gflops() * args.threads
+        out["stream_gbs"] = timing.stream_bandwidth_gbs()
+    _, out["results"] = _run_cases(args)
+    json.dump(out, sys.stdout)
 
 
 def _run_worker(argv, onednn):
-    """Times every case in a fresh process with oneDNN on or off.
+    """Times every case in a fresh process with oneDNN on or off; the oneDNN-on
+    process, the one every run has, also measures the machine's ceilings.
 
     TF reads TF_ENABLE_ONEDNN_OPTS once, at import, and enables oneDNN by
     default only on some x86 CPUs, so each mode gets its own process with the
@@ -90,7 +96,8 @@ def _run_worker(argv, onednn):
     """
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if onednn else "0",
                TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark", "--worker"] + argv,
+    flags = ["--worker"] + (["--ceilings"] if onednn else [])
+    out = subprocess.run([sys.executable, "-m", "tf_custom_op.benchmark"] + flags + argv,
                          env=env, stdout=subprocess.PIPE, check=True)
     return json.loads(out.stdout)
 
